@@ -1,0 +1,124 @@
+"""One-line, human summaries of events for the timeline, the CLI and the exports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from warroom.core.events import Event
+from warroom.core.policy import POSTMORTEM_FIELDS
+from warroom.core.text import one_line
+
+LABELS: dict[str, str] = {
+    "declared": "declared",
+    "severity_changed": "severity",
+    "status_changed": "status",
+    "title_changed": "title",
+    "impact_changed": "impact",
+    "components_changed": "components",
+    "role_assigned": "role",
+    "role_released": "role",
+    "note": "note",
+    "pin": "pin",
+    "update_posted": "update",
+    "action_taken": "action",
+    "alert_received": "alert",
+    "log_pinned": "log",
+    "milestone_set": "milestone",
+    "checklist_checked": "checklist",
+    "action_item": "action item",
+    "postmortem_set": "postmortem",
+    "cadence_snoozed": "snooze",
+}
+
+
+def label(kind: str) -> str:
+    return LABELS.get(kind, kind)
+
+
+def _words(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def _role(key: str) -> str:
+    return _words(key).title()
+
+
+def _time(value: Any) -> str:
+    try:
+        return datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return str(value)
+
+
+def summarize(event: Event, limit: int = 0) -> str:
+    """What happened, in one clean line (no escape codes, no newlines)."""
+    p = event.payload
+    k = event.kind
+    try:
+        text = _SUMMARIES[k](p) if k in _SUMMARIES else _generic(p)
+    except (KeyError, TypeError, ValueError):
+        text = _generic(p)
+    return one_line(text, limit)
+
+
+def _generic(p: dict[str, Any]) -> str:
+    parts = [f"{k}={v}" for k, v in sorted(p.items()) if not isinstance(v, dict | list)]
+    return ", ".join(parts) or "(no details)"
+
+
+def _action(p: dict[str, Any]) -> str:
+    outcome = {True: "ok", False: "FAILED", None: ""}[p.get("ok")]
+    text = p["description"]
+    if p.get("command"):
+        text += f" `{p['command']}`"
+    if outcome or p.get("result"):
+        text += f" → {outcome} {p.get('result', '')}".rstrip()
+    return text
+
+
+def _item(p: dict[str, Any]) -> str:
+    text = p["text"]
+    if p.get("owner"):
+        text += f" — owner {p['owner']}"
+    if p.get("due"):
+        text += f", due {p['due']}"
+    return text
+
+
+_SUMMARIES = {
+    "declared": lambda p: (
+        f"{p['severity']} declared: {p['title']}"
+        + (f" — impact: {p['impact']}" if p.get("impact") else "")
+    ),
+    "severity_changed": lambda p: (
+        f"severity → {p['severity']}" + (f" ({p['reason']})" if p.get("reason") else "")
+    ),
+    "status_changed": lambda p: (
+        f"status → {p['status']}" + (f" ({p['reason']})" if p.get("reason") else "")
+    ),
+    "title_changed": lambda p: f"title → {p['title']}",
+    "impact_changed": lambda p: f"impact → {p['impact']}",
+    "components_changed": lambda p: "components → " + (", ".join(p["components"]) or "none"),
+    "role_assigned": lambda p: f"{p['person']} is {_role(p['role'])}",
+    "role_released": lambda p: (
+        f"{_words(p['role'])} released" + (f" by {p['person']}" if p.get("person") else "")
+    ),
+    "note": lambda p: p["text"],
+    "pin": lambda p: ("pinned " if p.get("pinned", True) else "unpinned ") + p["target"],
+    "update_posted": lambda p: f"{p.get('audience', 'internal')} update posted: {p['body']}",
+    "action_taken": _action,
+    "alert_received": lambda p: (
+        f"{p['name']}"
+        + (f" ({p['source']})" if p.get("source") else "")
+        + (f": {p['summary']}" if p.get("summary") else "")
+    ),
+    "log_pinned": lambda p: (
+        f"{p['pod']}" + (f"/{p['container']}" if p.get("container") else "") + f": {p['text']}"
+    ),
+    "milestone_set": lambda p: f"{_words(p['milestone'])} at {_time(p['at'])}",
+    "checklist_checked": lambda p: ("☑ " if p.get("checked", True) else "☐ ") + p["item"],
+    "action_item": _item,
+    "postmortem_set": lambda p: f"{POSTMORTEM_FIELDS.get(p['field'], p['field'])}: {p['value']}",
+    "cadence_snoozed": lambda p: f"updates snoozed until {_time(p['until'])}: {p['reason']}",
+}

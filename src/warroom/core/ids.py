@@ -1,0 +1,18 @@
+"""Client-made, time-sortable identifiers (ULIDs), so ids never need a server round trip."""
+
+from __future__ import annotations
+
+import re
+
+from ulid import ULID
+
+ULID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+def new_id() -> str:
+    """A new ULID: unique without coordination and sortable by creation time."""
+    return str(ULID())
+
+
+def is_id(value: str) -> bool:
+    return bool(ULID_RE.match(value))

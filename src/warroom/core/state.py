@@ -1,0 +1,414 @@
+"""Incident state as a fold over events, independent of the order they arrive in.
+
+Sync delivers events late and out of order, and a cached state must absorb them without a
+refold. So every field is built from order-free pieces: last-writer-wins registers that keep
+their entries sorted by (clock stamp, id), counters, and sorted lists. Applying the same set of
+events in any order gives the same state (a property test proves it).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from warroom.core.events import Event
+from warroom.core.hlc import stamp_time
+from warroom.core.policy import STATUS_ORDER, Status
+
+PROJECTION_VERSION = 1
+INITIAL = "initial"
+
+
+class Entry(BaseModel):
+    """One value written to a register by one event."""
+
+    model_config = ConfigDict(frozen=True)
+
+    hlc: str
+    id: str
+    actor: str
+    value: Any = None
+    replaces: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.hlc, self.id)
+
+    @property
+    def time(self) -> datetime:
+        return stamp_time(self.hlc)
+
+
+class Register(BaseModel):
+    """A last-writer-wins value that remembers every write, for history and conflicts."""
+
+    entries: list[Entry] = []
+
+    def add(self, entry: Entry) -> None:
+        if not self.entries or entry.key > self.entries[-1].key:
+            self.entries.append(entry)
+            return
+        keys = [e.key for e in self.entries]
+        at = bisect.bisect_left(keys, entry.key)
+        if at < len(keys) and keys[at] == entry.key:
+            return
+        self.entries.insert(at, entry)
+
+    @property
+    def current(self) -> Entry | None:
+        return self.entries[-1] if self.entries else None
+
+    @property
+    def value(self) -> Any:
+        return self.entries[-1].value if self.entries else None
+
+    def conflicts(self) -> list[list[Entry]]:
+        """Groups of writes made concurrently (they replaced the same write) that disagree."""
+        groups: dict[str | None, list[Entry]] = {}
+        for entry in self.entries:
+            groups.setdefault(entry.replaces, []).append(entry)
+        return [
+            group
+            for group in groups.values()
+            if len(group) > 1 and len({repr(e.value) for e in group}) > 1
+        ]
+
+
+class ActionItemRef(BaseModel):
+    hlc: str
+    id: str
+    actor: str
+    text: str
+    owner: str = ""
+    due: str | None = None
+
+
+class UpdateRef(BaseModel):
+    hlc: str
+    id: str
+    actor: str
+    audience: str
+    template: str
+    next_update_at: str | None = None
+
+    @property
+    def time(self) -> datetime:
+        return stamp_time(self.hlc)
+
+
+@dataclass(frozen=True, slots=True)
+class Tenure:
+    role: str
+    person: str
+    start: datetime
+    end: datetime | None
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    old: str | None
+    new: str
+    at: datetime
+    actor: str
+    warning: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    field: str
+    entries: tuple[Entry, ...]
+
+    @property
+    def winner(self) -> Entry:
+        return self.entries[-1]
+
+
+def transition_warning(old: str | None, new: str) -> str | None:
+    """Why a status change is unusual, or None. Unusual changes are recorded, never refused."""
+    if old is None:
+        return None
+    if old == new:
+        return f"status was already {new}"
+    a, b = STATUS_ORDER.index(Status(old)), STATUS_ORDER.index(Status(new))
+    if b < a:
+        return f"moved back from {old} to {new}" + (" (reopened)" if old == "resolved" else "")
+    if b > a + 1:
+        skipped = ", ".join(s.value for s in STATUS_ORDER[a + 1 : b])
+        return f"skipped {skipped}"
+    return None
+
+
+class IncidentState(BaseModel):
+    """Everything the console shows about an incident except the event list itself."""
+
+    incident_id: str
+    declared_id: str | None = None
+    declared_hlc: str | None = None
+    declared_by: str | None = None
+    title: Register = Field(default_factory=Register)
+    severity: Register = Field(default_factory=Register)
+    status: Register = Field(default_factory=Register)
+    impact: Register = Field(default_factory=Register)
+    components: Register = Field(default_factory=Register)
+    roles: dict[str, Register] = {}
+    milestones: dict[str, Register] = {}
+    checklist: dict[str, Register] = {}
+    postmortem: dict[str, Register] = {}
+    pins: dict[str, Register] = {}
+    snooze: Register = Field(default_factory=Register)
+    last_update: UpdateRef | None = None
+    update_count: int = 0
+    action_items: list[ActionItemRef] = []
+    first_alert_hlc: str | None = None
+    event_count: int = 0
+    kind_counts: dict[str, int] = {}
+    max_hlc: str = ""
+
+    # -- folding -------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> None:
+        """Fold one event in. Each event must be applied once (the store guarantees ids)."""
+        self.event_count += 1
+        self.kind_counts[event.kind] = self.kind_counts.get(event.kind, 0) + 1
+        self.max_hlc = max(self.max_hlc, event.hlc)
+        handler = _HANDLERS.get(event.kind)
+        if handler is not None:
+            try:
+                handler(self, event, event.payload)
+            except (KeyError, TypeError, ValueError):
+                # A malformed payload from a trusted store is counted, never fatal.
+                self.kind_counts["invalid"] = self.kind_counts.get("invalid", 0) + 1
+
+    def _entry(self, event: Event, value: Any) -> Entry:
+        return Entry(
+            hlc=event.hlc,
+            id=event.id,
+            actor=event.actor,
+            value=value,
+            replaces=event.payload.get("replaces"),
+        )
+
+    # -- reading -------------------------------------------------------------------------
+
+    @property
+    def declared_at(self) -> datetime | None:
+        return stamp_time(self.declared_hlc) if self.declared_hlc else None
+
+    @property
+    def current_status(self) -> str:
+        return self.status.value or Status.INVESTIGATING.value
+
+    @property
+    def current_severity(self) -> str:
+        return self.severity.value or "SEV4"
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.current_status == Status.RESOLVED.value
+
+    def holder(self, role: str) -> Entry | None:
+        """The current assignment of a role, or None when nobody holds it."""
+        reg = self.roles.get(role)
+        if reg is None or reg.current is None or reg.current.value is None:
+            return None
+        return reg.current
+
+    def role_history(self, role: str) -> list[Tenure]:
+        """Who held a role from when to when; each write ends the tenure before it."""
+        reg = self.roles.get(role)
+        if reg is None:
+            return []
+        out: list[Tenure] = []
+        entries = reg.entries
+        for i, entry in enumerate(entries):
+            if entry.value is None:
+                continue
+            end = entries[i + 1].time if i + 1 < len(entries) else None
+            out.append(Tenure(role, entry.value, entry.time, end, entry.actor))
+        return out
+
+    def transitions(self) -> list[Transition]:
+        out: list[Transition] = []
+        old: str | None = None
+        for entry in self.status.entries:
+            warning = transition_warning(old, entry.value)
+            out.append(Transition(old, entry.value, entry.time, entry.actor, warning))
+            old = entry.value
+        return out
+
+    def conflicts(self) -> list[Conflict]:
+        registers: list[tuple[str, Register]] = [
+            ("title", self.title),
+            ("severity", self.severity),
+            ("status", self.status),
+            ("impact", self.impact),
+            ("components", self.components),
+        ]
+        registers += [(f"role {k}", r) for k, r in sorted(self.roles.items())]
+        registers += [(f"milestone {k}", r) for k, r in sorted(self.milestones.items())]
+        registers += [(f"postmortem {k}", r) for k, r in sorted(self.postmortem.items())]
+        return [
+            Conflict(name, tuple(group)) for name, reg in registers for group in reg.conflicts()
+        ]
+
+    def register_for(self, kind: str, payload: dict[str, Any]) -> Register | None:
+        """The last-writer-wins register an event of this kind and payload writes to."""
+        keyed = _KEYED_REGISTERS.get(kind)
+        if keyed is not None:
+            registers: dict[str, Register] = getattr(self, keyed[0])
+            return registers.get(str(payload.get(keyed[1], "")))
+        name = _FIELD_REGISTERS.get(kind)
+        return getattr(self, name) if name else None
+
+    def with_replaces(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload naming the write it replaces, as every writer must (see `Replacing`)."""
+        if kind not in _FIELD_REGISTERS and kind not in _KEYED_REGISTERS:
+            return payload
+        reg = self.register_for(kind, payload)
+        return {**payload, "replaces": reg.current.id if reg and reg.current else None}
+
+    def is_pinned(self, event_id: str) -> bool:
+        reg = self.pins.get(event_id)
+        return bool(reg and reg.value)
+
+    def pinned_ids(self) -> list[str]:
+        return sorted(k for k, reg in self.pins.items() if reg.value)
+
+    def checked(self, item: str) -> bool:
+        reg = self.checklist.get(item)
+        return bool(reg and reg.value)
+
+    def milestone(self, name: str) -> datetime | None:
+        """An explicitly set milestone (back-datable), or None."""
+        reg = self.milestones.get(name)
+        return datetime.fromisoformat(reg.value) if reg and reg.value else None
+
+    def status_reached(self, status: str) -> datetime | None:
+        """When the status was first set to `status`; for resolved, the last time (reopens)."""
+        hits = [e.time for e in self.status.entries if e.value == status]
+        if not hits:
+            return None
+        return hits[-1] if status == Status.RESOLVED.value else hits[0]
+
+
+def _declared(s: IncidentState, e: Event, p: dict[str, Any]) -> None:
+    if s.declared_hlc is None or (e.hlc, e.id) < (s.declared_hlc, s.declared_id or ""):
+        s.declared_id, s.declared_hlc, s.declared_by = e.id, e.hlc, e.actor
+    # Initial values replace nothing and so never conflict with the first change.
+    base = {"hlc": e.hlc, "id": e.id, "actor": e.actor, "replaces": INITIAL}
+    s.title.add(Entry(**base, value=p["title"]))
+    s.severity.add(Entry(**base, value=p["severity"]))
+    s.status.add(Entry(**base, value=p.get("status", Status.INVESTIGATING.value)))
+    s.impact.add(Entry(**base, value=p.get("impact", "")))
+    s.components.add(Entry(**base, value=list(p.get("components", []))))
+
+
+def _field(name: str, key: str):
+    def handler(s: IncidentState, e: Event, p: dict[str, Any]) -> None:
+        getattr(s, name).add(s._entry(e, p[key]))
+
+    return handler
+
+
+def _keyed(name: str, key: str, value_key: str | None, default: Any = None):
+    def handler(s: IncidentState, e: Event, p: dict[str, Any]) -> None:
+        registers: dict[str, Register] = getattr(s, name)
+        value = p.get(value_key, default) if value_key else default
+        registers.setdefault(p[key], Register()).add(s._entry(e, value))
+
+    return handler
+
+
+def _note(s: IncidentState, e: Event, p: dict[str, Any]) -> None:
+    if p.get("pinned"):
+        s.pins.setdefault(e.id, Register()).add(s._entry(e, True))
+
+
+def _update(s: IncidentState, e: Event, p: dict[str, Any]) -> None:
+    s.update_count += 1
+    if s.last_update is None or (e.hlc, e.id) > (s.last_update.hlc, s.last_update.id):
+        s.last_update = UpdateRef(
+            hlc=e.hlc,
+            id=e.id,
+            actor=e.actor,
+            audience=p.get("audience", ""),
+            template=p.get("template", ""),
+            next_update_at=p.get("next_update_at"),
+        )
+
+
+def _alert(s: IncidentState, e: Event, p: dict[str, Any]) -> None:
+    if s.first_alert_hlc is None or e.hlc < s.first_alert_hlc:
+        s.first_alert_hlc = e.hlc
+
+
+def _action_item(s: IncidentState, e: Event, p: dict[str, Any]) -> None:
+    item = ActionItemRef(
+        hlc=e.hlc,
+        id=e.id,
+        actor=e.actor,
+        text=p["text"],
+        owner=p.get("owner", ""),
+        due=p.get("due"),
+    )
+    keys = [(i.hlc, i.id) for i in s.action_items]
+    at = bisect.bisect_left(keys, (e.hlc, e.id))
+    if at == len(keys) or keys[at] != (e.hlc, e.id):
+        s.action_items.insert(at, item)
+
+
+def _snooze(s: IncidentState, e: Event, p: dict[str, Any]) -> None:
+    s.snooze.add(s._entry(e, {"until": p["until"], "reason": p["reason"]}))
+
+
+_HANDLERS = {
+    "declared": _declared,
+    "severity_changed": _field("severity", "severity"),
+    "status_changed": _field("status", "status"),
+    "title_changed": _field("title", "title"),
+    "impact_changed": _field("impact", "impact"),
+    "components_changed": _field("components", "components"),
+    "role_assigned": _keyed("roles", "role", "person"),
+    "role_released": _keyed("roles", "role", None),
+    "note": _note,
+    "pin": _keyed("pins", "target", "pinned", True),
+    "update_posted": _update,
+    "alert_received": _alert,
+    "milestone_set": _keyed("milestones", "milestone", "at"),
+    "checklist_checked": _keyed("checklist", "item", "checked", True),
+    "action_item": _action_item,
+    "postmortem_set": _keyed("postmortem", "field", "value"),
+    "cadence_snoozed": _snooze,
+}
+
+
+_FIELD_REGISTERS = {
+    "severity_changed": "severity",
+    "status_changed": "status",
+    "title_changed": "title",
+    "impact_changed": "impact",
+    "components_changed": "components",
+}
+_KEYED_REGISTERS = {
+    "role_assigned": ("roles", "role"),
+    "role_released": ("roles", "role"),
+    "milestone_set": ("milestones", "milestone"),
+    "checklist_checked": ("checklist", "item"),
+    "postmortem_set": ("postmortem", "field"),
+    "pin": ("pins", "target"),
+}
+
+
+def project(events: list[Event], incident_id: str | None = None) -> IncidentState:
+    """Fold a set of events (any order) into a fresh state."""
+    if incident_id is None:
+        incident_id = events[0].incident_id if events else ""
+    state = IncidentState(incident_id=incident_id)
+    for event in events:
+        state.apply(event)
+    return state

@@ -1,0 +1,48 @@
+"""Schema migrations, applied in order and recorded by sqlite-utils' migration tracker.
+
+Append-only: a released migration is never edited; a change is a new function below it.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("warroom")
+
+
+@migrations()
+def m001_event_log(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            incident_id TEXT NOT NULL,
+            device_id TEXT NOT NULL,
+            hlc TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX events_by_incident ON events (incident_id, hlc, id)")
+    db.execute("CREATE INDEX events_by_hlc ON events (hlc)")
+    db.execute("CREATE INDEX events_by_incident_seq ON events (incident_id, seq)")
+    # Local events the shared server has not acknowledged yet.
+    db.execute("CREATE TABLE outbox (seq INTEGER PRIMARY KEY REFERENCES events(seq))")
+    # Cached projections, so opening a 100k-event incident does not refold it.
+    db.execute(
+        """
+        CREATE TABLE snapshots (
+            incident_id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            last_seq INTEGER NOT NULL,
+            state TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+KNOWN = {m.name for m in migrations._migrations}
