@@ -1,0 +1,198 @@
+"""The `warroom` command as a user runs it: subprocesses against a real database file."""
+
+import json
+
+import pytest
+
+from warroom.store import EventLog
+
+
+def declare(run_cli, title="Checkout 503s", sev="SEV2"):
+    r = run_cli(
+        "declare",
+        title,
+        "--severity",
+        sev,
+        "--impact",
+        "30% of checkouts fail",
+        "--component",
+        "checkout",
+        "--component",
+        "payments",
+    )
+    assert r.code == 0, r.err
+    return r.out.strip()
+
+
+def kinds(db_path, incident):
+    with EventLog(db_path) as log:
+        return [e.kind for e in log.events(incident)]
+
+
+def test_declare_prints_the_id_and_makes_the_declarer_ic(run_cli, db_path):
+    incident = declare(run_cli)
+    assert len(incident) == 26
+    assert kinds(db_path, incident) == ["declared", "role_assigned"]
+    data = json.loads(run_cli("show", "--json").out)
+    assert data["id"] == incident
+    assert data["severity"] == "SEV2"
+    assert data["roles"]["incident_commander"]["person"] == "tester"
+    assert data["components"] == ["checkout", "payments"]
+
+
+def test_a_full_incident_from_the_command_line(run_cli, db_path, tmp_path):
+    incident = declare(run_cli)
+    steps = [
+        ("note", "rollback started", "--pin"),
+        ("status", "identified", "--reason", "bad deploy"),
+        ("severity", "P0"),
+        ("assign", "tl", "bob"),
+        ("assign", "comms", "carol"),
+        ("milestone", "detected", "--at", "-10m"),
+        ("update", "Status: identified. Next update in 15m."),
+        ("action-item", "Add canary analysis", "--owner", "bob", "--due", "2030-01-02"),
+        ("check", "1"),
+        ("postmortem", "root_cause", "A config change lowered a timeout."),
+        ("release", "comms"),
+        ("status", "resolved"),
+    ]
+    for step in steps:
+        r = run_cli(*step)
+        assert r.code == 0, (step, r.err)
+    data = json.loads(run_cli("show", "--json", "-i", incident).out)
+    assert data["status"] == "resolved"
+    assert data["severity"] == "SEV1"
+    assert data["roles"]["tech_lead"]["person"] == "bob"
+    assert data["roles"]["comms_lead"] is None
+    assert data["checklist"]["Issue fixed"] is True
+    assert data["action_items"][0]["owner"] == "bob"
+    assert data["cadence"] == "stopped"
+    assert len(kinds(db_path, incident)) == 2 + len(steps)
+
+    md = tmp_path / "pm.md"
+    r = run_cli("export", "--format", "md", "-o", str(md))
+    assert r.code == 0, r.err
+    text = md.read_text()
+    assert "## Root Cause\n\nA config change lowered a timeout." in text
+    assert "- [ ] Add canary analysis - Owner: bob - Due: 2030-01-02" in text
+    assert str(md) in r.err
+
+
+def test_export_json_then_import_reproduces_the_incident(run_cli, tmp_path):
+    incident = declare(run_cli)
+    run_cli("note", "x")
+    out = tmp_path / "incident.json"
+    assert run_cli("export", incident, "-f", "json", "-o", str(out)).code == 0
+    other = tmp_path / "other.db"
+    import os
+    import subprocess
+    import sys
+
+    def run_other(*args):
+        env = {**os.environ, "WARROOM_DB": str(other)}
+        return subprocess.run(
+            [sys.executable, "-m", "warroom", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+
+    r = run_other("import", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "imported 3 new of 3" in r.stdout
+    assert "imported 0 new of 3" in run_other("import", str(out)).stdout
+    mine = run_cli("export", incident, "-f", "md").out
+    theirs = run_other("export", incident, "-f", "md").stdout
+    assert mine == theirs and mine
+
+
+def test_csv_export_to_stdout(run_cli):
+    declare(run_cli)
+    r = run_cli("export", "-f", "csv")
+    assert r.out.splitlines()[0].startswith("time,kind,actor,summary")
+    assert len(r.out.splitlines()) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("severity", "SEV9"), "unknown severity 'SEV9'"),
+        (("assign", "janitor", "bob"), "unknown role 'janitor'"),
+        (("status", "fixed"), "unknown status 'fixed'"),
+        (("milestone", "detected", "--at", "yesterday-ish"), "not a time"),
+        (("action-item", "x", "--due", "someday"), "not a date"),
+        (("note", "x", "-i", "NOPE99"), "no incident matches"),
+        (("import", "/nonexistent/file.json"), "cannot read"),
+        (("export", "--tz", "Mars/Olympus"), "unknown time zone"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_changes_nothing(run_cli, db_path, args, message):
+    incident = declare(run_cli)
+    before = kinds(db_path, incident)
+    r = run_cli(*args)
+    assert r.code != 0
+    assert message in r.err
+    assert len(r.err.strip().splitlines()) == 1
+    assert "Traceback" not in r.err
+    assert kinds(db_path, incident) == before
+
+
+def test_unreadable_import_file_changes_nothing(run_cli, db_path, tmp_path):
+    incident = declare(run_cli)
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        '{"format": "warroom.incident", "version": 1, "incident_id": "x", "events": [1]}'
+    )
+    r = run_cli("import", str(bad))
+    assert r.code == 1 and "event 0" in r.err
+    assert kinds(db_path, incident) == ["declared", "role_assigned"]
+
+
+def test_commands_without_an_incident_say_how_to_start(run_cli):
+    r = run_cli("note", "hello")
+    assert r.code == 1
+    assert "declare" in r.err
+
+
+def test_list_shows_incidents_newest_first(run_cli):
+    a = declare(run_cli, "first")
+    b = declare(run_cli, "second", "P3")
+    r = run_cli("list")
+    lines = r.out.splitlines()
+    assert lines[1].startswith(b) and lines[2].startswith(a)
+    data = json.loads(run_cli("list", "--json").out)
+    assert [d["severity"] for d in data] == ["SEV4", "SEV2"]
+
+
+def test_show_strips_escape_codes_from_text(run_cli):
+    declare(run_cli, "evil \x1b]0;owned\x07 title \x1b[2J")
+    r = run_cli("note", "\x1b[31mred\x1b[0m [bold]x[/bold]")
+    assert r.code == 0
+    out = run_cli("show").out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "red [bold]x[/bold]" in out
+
+
+def test_odd_transition_warns_but_records(run_cli, db_path):
+    incident = declare(run_cli)
+    r = run_cli("status", "resolved")
+    assert r.code == 0 and "skipped identified, monitoring" in r.err
+    assert kinds(db_path, incident)[-1] == "status_changed"
+
+
+def test_as_flag_before_or_after_the_command(run_cli):
+    declare(run_cli)
+    run_cli("--as", "first", "note", "a")
+    run_cli("note", "b", "--as", "second")
+    out = run_cli("show").out
+    assert "first" in out and "second" in out
+
+
+def test_broken_config_is_a_clear_error(run_cli, tmp_path, monkeypatch):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("timezone = 'Mars/Olympus'\n")
+    monkeypatch.setenv("WARROOM_CONFIG", str(cfg))
+    r = run_cli("list")
+    assert r.code == 1
+    assert "unknown time zone" in r.err and str(cfg) in r.err
