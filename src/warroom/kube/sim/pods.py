@@ -1,0 +1,319 @@
+"""What the kubelet does with a pod: start containers, pass readiness, crash, back off, restart,
+stop on deletion; and the Pod object (status included) that all of that adds up to."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .clock import SECOND, rfc3339
+from .logs import Instance
+from .workloads import Behaviour
+
+NOTICE_DELAY = SECOND
+"""How long a crashed container shows as terminated before the kubelet backs off."""
+STOP_DELAY = 2 * SECOND
+"""How long a deleted pod shows as Terminating (capped by its grace period)."""
+BACKOFF_BASE = 10 * SECOND
+
+Starter = Callable[["Pod", "Container", int], Instance]
+"""Creates a new container instance (ID, log script) at a time."""
+
+
+class LogUnavailable(Exception):
+    """The kubelet has no log for this request; the message is the kubelet's own."""
+
+
+@dataclass
+class Container:
+    """One container of a pod, with its current and previous runs."""
+
+    name: str
+    image: str
+    behaviour: Behaviour
+    init: bool = False
+    state: str = "waiting"
+    """waiting | running | terminated, as in ContainerStatus.state."""
+    reason: str = "ContainerCreating"
+    message: str = ""
+    restart_count: int = 0
+    ready: bool = False
+    runs: list[Instance] = field(default_factory=list)
+    due: int | None = None
+    ready_at: int | None = None
+
+    @property
+    def last_terminated(self) -> Instance | None:
+        """The run that `lastState.terminated` (and `previous=true` logs) refer to."""
+        if self.state == "waiting":
+            return self.runs[-1] if self.runs else None
+        return self.runs[-2] if len(self.runs) > 1 else None
+
+    def log_run(self, pod: str, previous: bool) -> Instance:
+        """The run whose log the kubelet serves, with its error messages otherwise."""
+        last = self.last_terminated
+        if previous:
+            if last is None:
+                raise LogUnavailable(
+                    f'previous terminated container "{self.name}" in pod "{pod}" not found'
+                )
+            return last
+        if self.state != "waiting":
+            return self.runs[-1]
+        if last is not None:
+            return last
+        raise LogUnavailable(
+            f'container "{self.name}" in pod "{pod}" is waiting to start: {self.reason}'
+        )
+
+    def status(self) -> dict[str, Any]:
+        current = self.runs[-1] if self.runs else None
+        if self.state == "running" and current:
+            state: dict[str, Any] = {"running": {"startedAt": rfc3339(current.started)}}
+        elif self.state == "terminated" and current:
+            state = {"terminated": _terminated(current)}
+        else:
+            state = {"waiting": {"reason": self.reason}}
+            if self.message:
+                state["waiting"]["message"] = self.message
+        last = self.last_terminated
+        result: dict[str, Any] = {
+            "name": self.name,
+            "state": state,
+            "lastState": {"terminated": _terminated(last)} if last else {},
+            "ready": self.ready,
+            "restartCount": self.restart_count,
+            "image": self.image,
+            "imageID": "",
+            "started": self.state == "running",
+        }
+        if current:
+            digest = hashlib.sha256(self.image.encode()).hexdigest()
+            result["imageID"] = f"{self.image.rsplit(':', 1)[0]}@sha256:{digest}"
+            result["containerID"] = current.container_id
+        if self.init:
+            del result["started"]
+        return result
+
+
+def _terminated(run: Instance) -> dict[str, Any]:
+    assert run.finished is not None
+    return {
+        "exitCode": run.exit_code,
+        "reason": run.reason,
+        "startedAt": rfc3339(run.started),
+        "finishedAt": rfc3339(run.finished),
+        "containerID": run.container_id,
+    }
+
+
+@dataclass
+class Pod:
+    """A scheduled pod as its kubelet sees it."""
+
+    namespace: str
+    name: str
+    uid: str
+    created: int
+    node: str
+    host_ip: str
+    ip: str
+    labels: dict[str, str]
+    spec: dict[str, Any]
+    init_containers: list[Container]
+    containers: list[Container]
+    startup: int = SECOND
+    """From creation to the first container start (image pulled, sandbox up)."""
+    annotations: dict[str, str] = field(default_factory=dict)
+    owner: dict[str, Any] | None = None
+    generate_name: str = ""
+    deletion: int | None = None
+    """deletionTimestamp: when the grace period runs out."""
+    stop_at: int | None = None
+    sandbox_ready: bool = False
+    conditions: dict[str, tuple[bool, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        first = self.init_containers[:1] or self.containers
+        for container in first:
+            container.due = self.created + self.startup
+        if self.init_containers:
+            for container in [*self.init_containers, *self.containers]:
+                container.reason = "PodInitializing"
+        self._refresh_conditions(self.created)
+
+    @property
+    def all_containers(self) -> list[Container]:
+        return [*self.init_containers, *self.containers]
+
+    @property
+    def terminating(self) -> bool:
+        return self.deletion is not None
+
+    @property
+    def available(self) -> bool:
+        """Counted as ready by ReplicaSets and Deployments (minReadySeconds is 0)."""
+        return not self.terminating and self.conditions["Ready"][0]
+
+    def container(self, name: str) -> Container | None:
+        return next((c for c in self.all_containers if c.name == name), None)
+
+    def due(self) -> int | None:
+        """The time of this pod's next lifecycle step."""
+        times = [self.stop_at] if self.stop_at is not None else []
+        for container in self.all_containers:
+            times += [t for t in (container.due, container.ready_at) if t is not None]
+        return min(times, default=None)
+
+    def delete(self, now: int, grace: int) -> None:
+        self.deletion = now + grace * SECOND
+        self.stop_at = now + min(grace * SECOND, STOP_DELAY)
+
+    def step(self, now: int, start: Starter, backoff_cap: int) -> None:
+        """Run every lifecycle step that is due at `now`."""
+        if self.stop_at is not None and self.stop_at <= now:
+            self.stop(now)
+            return
+        for container in self.all_containers:
+            if container.ready_at is not None and container.ready_at <= now:
+                container.ready, container.ready_at = True, None
+            if container.due is not None and container.due <= now:
+                container.due = None
+                self._advance(container, now, start, backoff_cap)
+        self._refresh_conditions(now)
+
+    def stop(self, now: int) -> None:
+        """The kubelet kills the containers of a deleted pod."""
+        self.stop_at = None
+        for container in self.all_containers:
+            container.due = container.ready_at = None
+            container.ready = False
+            if container.state == "running":
+                _finish(container, now, 0, "Completed")
+        self._refresh_conditions(now)
+
+    def _advance(self, container: Container, now: int, start: Starter, backoff_cap: int) -> None:
+        if container.state == "waiting":
+            self._start(container, now, start)
+        elif container.state == "running":
+            code = container.behaviour.exit_code
+            _finish(container, now, code, "Completed" if code == 0 else "Error")
+            if container.init and code == 0:
+                self._start_next(container, now, start)
+            else:
+                container.due = now + NOTICE_DELAY
+        else:
+            finished = container.runs[-1].finished or now
+            backoff = min(backoff_cap, BACKOFF_BASE * 2 ** min(container.restart_count, 16))
+            container.state, container.reason = "waiting", "CrashLoopBackOff"
+            container.message = (
+                f"back-off {backoff // SECOND}s restarting failed container={container.name} "
+                f"pod={self.name}_{self.namespace}({self.uid})"
+            )
+            container.due = max(now, finished + backoff)
+
+    def _start(self, container: Container, now: int, start: Starter) -> None:
+        if container.runs:
+            container.restart_count += 1
+        container.runs = [*container.runs[-1:], start(self, container, now)]
+        container.state, container.reason, container.message = "running", "", ""
+        self.sandbox_ready = True
+        behaviour = container.behaviour
+        if behaviour.runs_for is not None:
+            container.due = now + behaviour.runs_for
+        if behaviour.ready_after is not None and not container.init:
+            container.ready_at = now + behaviour.ready_after
+
+    def _start_next(self, done: Container, now: int, start: Starter) -> None:
+        index = self.init_containers.index(done)
+        for container in self.init_containers[index + 1 : index + 2] or self.containers:
+            self._start(container, now, start)
+
+    def _refresh_conditions(self, now: int) -> None:
+        initialized = all(
+            c.state == "terminated" and c.runs[-1].exit_code == 0 for c in self.init_containers
+        )
+        ready = all(c.ready for c in self.containers)
+        for kind, status in (
+            ("PodReadyToStartContainers", self.sandbox_ready),
+            ("Initialized", initialized),
+            ("Ready", ready),
+            ("ContainersReady", ready),
+            ("PodScheduled", True),
+        ):
+            previous = self.conditions.get(kind)
+            if previous is None or previous[0] != status:
+                self.conditions[kind] = (status, now)
+
+    def manifest(self) -> dict[str, Any]:
+        """The Pod object as the API server returns it (without resourceVersion)."""
+        metadata: dict[str, Any] = {
+            "name": self.name,
+            "namespace": self.namespace,
+            "uid": self.uid,
+            "creationTimestamp": rfc3339(self.created),
+            "labels": dict(self.labels),
+        }
+        if self.generate_name:
+            metadata["generateName"] = self.generate_name
+        if self.annotations:
+            metadata["annotations"] = dict(self.annotations)
+        if self.owner:
+            metadata["ownerReferences"] = [dict(self.owner)]
+        if self.deletion is not None:
+            metadata["deletionTimestamp"] = rfc3339(self.deletion)
+            metadata["deletionGracePeriodSeconds"] = self.spec["terminationGracePeriodSeconds"]
+        status: dict[str, Any] = {
+            "phase": self._phase(),
+            "conditions": [self._condition(kind) for kind in self.conditions],
+            "hostIP": self.host_ip,
+            "hostIPs": [{"ip": self.host_ip}],
+            "startTime": rfc3339(self.created),
+            "qosClass": "Burstable",
+        }
+        if self.sandbox_ready:
+            status["podIP"] = self.ip
+            status["podIPs"] = [{"ip": self.ip}]
+        if self.init_containers:
+            status["initContainerStatuses"] = [c.status() for c in self.init_containers]
+        status["containerStatuses"] = [c.status() for c in self.containers]
+        return {
+            "kind": "Pod",
+            "apiVersion": "v1",
+            "metadata": metadata,
+            "spec": copy.deepcopy(self.spec),
+            "status": status,
+        }
+
+    def _phase(self) -> str:
+        if self.conditions["Initialized"][0] and any(c.runs for c in self.containers):
+            return "Running"
+        return "Pending"
+
+    def _condition(self, kind: str) -> dict[str, Any]:
+        status, since = self.conditions[kind]
+        condition: dict[str, Any] = {
+            "type": kind,
+            "status": "True" if status else "False",
+            "lastProbeTime": None,
+            "lastTransitionTime": rfc3339(since),
+        }
+        if not status and kind == "Initialized":
+            pending = [c.name for c in self.init_containers if c.state != "terminated"]
+            condition["reason"] = "ContainersNotInitialized"
+            condition["message"] = f"containers with incomplete status: [{' '.join(pending)}]"
+        elif not status and kind in ("Ready", "ContainersReady"):
+            unready = [c.name for c in self.containers if not c.ready]
+            condition["reason"] = "ContainersNotReady"
+            condition["message"] = f"containers with unready status: [{' '.join(unready)}]"
+        return condition
+
+
+def _finish(container: Container, now: int, exit_code: int, reason: str) -> None:
+    run = container.runs[-1]
+    run.finished, run.exit_code, run.reason = now, exit_code, reason
+    container.state, container.reason, container.ready = "terminated", reason, False
+    container.ready_at = None

@@ -1,0 +1,176 @@
+"""The two long-lived responses: watch event streams and followed container logs.
+
+Both re-read the cluster after every wake-up instead of being pushed items, so they never miss
+or reorder anything, and a slow client only ever holds a cursor, not a queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import logs
+from .discovery import Resource
+from .notify import wait
+from .selectors import Selector
+from .state import ClusterState
+from .status import ApiError
+from .store import Event, Expired, Obj
+
+LOG_BATCH = 4096
+"""Lines per chunk when a log has a backlog (a flood, a long history)."""
+
+
+class ConnectionDropped(Exception):
+    """Raised inside a response body to make the server cut the connection mid-stream."""
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class WatchRequest:
+    resource: Resource
+    namespace: str | None
+    selector: Selector
+    resource_version: str
+    timeout: float
+    bookmarks: bool
+    render: Callable[[Obj], Obj]
+    """Turns an object into what the client asked for: itself or a one-row Table."""
+
+
+def _event(kind: str, obj: Obj) -> bytes:
+    return b'{"type":"%s","object":%s}\n' % (kind.encode(), _dumps(obj))
+
+
+def _matching_type(event: Event, request: WatchRequest) -> str | None:
+    """The event type this watcher sees: objects entering or leaving its selector are
+    ADDED or DELETED, as the watch cache reports them."""
+    if request.namespace and event.obj["metadata"].get("namespace") != request.namespace:
+        return None
+    now = request.selector.matches(event.obj)
+    before = event.prev is not None and request.selector.matches(event.prev)
+    if event.type == "MODIFIED" and now != before:
+        return "ADDED" if now else "DELETED"
+    if event.type == "DELETED":
+        return "DELETED" if before or now else None
+    return event.type if now else None
+
+
+async def watch(state: ClusterState, request: WatchRequest) -> AsyncIterator[bytes]:
+    """Newline-delimited watch events until the timeout, a drop, or the server stops."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + request.timeout
+    interval = state.bookmark_interval
+    next_bookmark = loop.time() + interval
+    with state.notifier.subscribe() as changed:
+        with state.lock:
+            drops, stalls = state.watch_drops, state.watch_stalls
+            if request.resource_version in ("", "0"):
+                initial = [
+                    obj
+                    for obj in state.store.list(request.resource.name, request.namespace)
+                    if request.selector.matches(obj)
+                ]
+                cursor = state.store.rv
+            else:
+                initial, cursor = [], int(request.resource_version)
+        if initial:
+            yield b"".join(_event("ADDED", request.render(obj)) for obj in initial)
+        while True:
+            changed.clear()
+            with state.lock:
+                if state.closed:
+                    return
+                if state.watch_drops != drops:
+                    raise ConnectionDropped
+                if state.watch_stalls != stalls:
+                    events = None
+                else:
+                    try:
+                        events = state.store.events_since(cursor)
+                    except Expired as error:
+                        expired = ApiError(410, str(error)).status()
+                        yield _event("ERROR", expired)
+                        return
+                    cursor = state.store.rv
+            if events is None:
+                await wait(changed, 1.0)
+                continue
+            chunk = [
+                _event(kind, request.render(event.obj))
+                for event in events
+                if event.resource == request.resource.name
+                and (kind := _matching_type(event, request))
+            ]
+            if chunk:
+                yield b"".join(chunk)
+            now = loop.time()
+            if now >= deadline:
+                return
+            if request.bookmarks and now >= next_bookmark:
+                yield _event("BOOKMARK", _bookmark(request.resource, cursor))
+                next_bookmark = now + interval
+            until = min(deadline, next_bookmark) if request.bookmarks else deadline
+            await wait(changed, max(0.0, min(until - now, 1.0)))
+
+
+def _bookmark(resource: Resource, rv: int) -> Obj:
+    """An empty object carrying only the resourceVersion, as the watch cache sends it."""
+    obj: Obj = {
+        "kind": resource.kind,
+        "apiVersion": resource.api_version,
+        "metadata": {"resourceVersion": str(rv), "creationTimestamp": None},
+    }
+    if resource.kind == "Pod":
+        obj |= {"spec": {"containers": None}, "status": {}}
+    return obj
+
+
+@dataclass(frozen=True)
+class LogRequest:
+    follow: bool
+    timestamps: bool
+    since: int | None
+    tail: int | None
+    limit_bytes: int | None
+
+
+async def follow_log(
+    state: ClusterState, run: logs.Instance, request: LogRequest
+) -> AsyncIterator[bytes]:
+    """A container run's log; when following, new lines until the run ends."""
+    with state.lock:
+        cuts = state.log_cuts
+        until = run.until(state.now)
+    cursor = logs.start_cursor(run, until, request.since, request.tail)
+    budget = request.limit_bytes
+    with state.notifier.subscribe() as changed:
+        while True:
+            changed.clear()
+            with state.lock:
+                if state.closed or state.log_cuts != cuts:
+                    return
+                if request.follow:
+                    until = run.until(state.now)
+                ended = run.finished is not None and until >= run.finished
+            lines = logs.take(run, cursor, until, LOG_BATCH)
+            if lines:
+                chunk = logs.encode(lines, request.timestamps)
+                if budget is not None:
+                    if len(chunk) >= budget:
+                        yield chunk[:budget]
+                        return
+                    budget -= len(chunk)
+                yield chunk
+                if len(lines) == LOG_BATCH:
+                    await asyncio.sleep(0)
+                    continue
+            if not request.follow or ended:
+                return
+            await wait(changed, 1.0)
