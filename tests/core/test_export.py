@@ -141,3 +141,21 @@ def test_csv_has_one_row_per_event_and_defuses_formulas():
     assert len(rows) == len(events) + 1
     note = next(r for r in rows if r[1] == "note")
     assert note[3].startswith("'=")
+
+
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu", "America/St_Johns"]
+)
+def test_fast_time_formatting_matches_datetime(zone):
+    from datetime import UTC as utc
+    from datetime import datetime
+
+    from warroom.core.timefmt import TimeFormatter
+
+    tz = ZoneInfo(zone)
+    fmt = TimeFormatter(tz)
+    # Every 7 minutes 13 seconds across two years (DST switches included).
+    start = int(datetime(2025, 1, 1, tzinfo=utc).timestamp())
+    for seconds in range(start, start + 2 * 365 * 86400, 433 * 11):
+        expected = datetime.fromtimestamp(seconds, tz).strftime("%Y-%m-%d %H:%M:%S")
+        assert fmt.ms(seconds * 1000 + 999) == expected

@@ -31,7 +31,10 @@ def clean(text: str) -> str:
 
 def one_line(text: str, limit: int = 0) -> str:
     """Clean text folded to one line, optionally cut to `limit` characters with an ellipsis."""
-    line = " ".join(clean(text).split())
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        line = text
+    else:
+        line = " ".join(clean(text).split())
     if limit and len(line) > limit:
         return line[: max(limit - 1, 0)] + "…"
     return line

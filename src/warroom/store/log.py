@@ -27,7 +27,8 @@ from warroom.store.schema import KNOWN, migrations
 
 BUSY_TIMEOUT_MS = 10_000
 SNAPSHOT_AFTER = 256  # refresh the cached projection once this many events pile up behind it
-_COLUMNS = "seq, id, incident_id, device_id, hlc, actor, kind, payload"
+_EVENT_COLUMNS = "id, incident_id, device_id, hlc, actor, kind, payload"
+_COLUMNS = f"seq, {_EVENT_COLUMNS}"
 
 
 class StoreError(Exception):
@@ -70,15 +71,13 @@ def _create_private(path: Path) -> None:
 
 def _row_event(row: tuple) -> Event:
     # Rows were validated on the way in; skip validation on the way out (100k rows stay fast).
-    return Event.model_construct(
-        id=row[1],
-        incident_id=row[2],
-        device_id=row[3],
-        hlc=row[4],
-        actor=row[5],
-        kind=row[6],
-        payload=json.loads(row[7]),
-    )
+    return Event(row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7]))
+
+
+def _row_events(rows: list[tuple]) -> list[Event]:
+    """Rows of `_EVENT_COLUMNS` (no seq) as events, in bulk."""
+    loads = json.loads
+    return [Event(i, n, d, h, a, k, loads(p)) for i, n, d, h, a, k, p in rows]
 
 
 class EventLog:
@@ -181,7 +180,7 @@ class EventLog:
                 self.clock.observe(Stamp.parse(top))
             events = []
             for kind, body in prepared:
-                event = Event.model_construct(
+                event = Event(
                     id=new_id(),
                     incident_id=incident_id,
                     device_id=self.device_id,
@@ -250,10 +249,10 @@ class EventLog:
     def events(self, incident_id: str) -> list[Event]:
         """Every event of an incident in causal order (clock stamp, then id)."""
         rows = self._query(
-            f"SELECT {_COLUMNS} FROM events WHERE incident_id = ? ORDER BY hlc, id",
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE incident_id = ? ORDER BY hlc, id",
             (incident_id,),
         )
-        return [_row_event(r) for r in rows]
+        return _row_events(rows)
 
     def events_after(self, seq: int) -> list[tuple[int, Event]]:
         """Events stored after a local sequence number, in storage order (for live views)."""
@@ -261,8 +260,8 @@ class EventLog:
         return [(r[0], _row_event(r)) for r in rows]
 
     def get(self, event_id: str) -> Event | None:
-        rows = self._query(f"SELECT {_COLUMNS} FROM events WHERE id = ?", (event_id,))
-        return _row_event(rows[0]) if rows else None
+        rows = self._query(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?", (event_id,))
+        return _row_events(rows)[0] if rows else None
 
     def count(self, incident_id: str, flt: TimelineFilter | None = None) -> int:
         where, args = (flt or TimelineFilter()).where()
@@ -275,10 +274,10 @@ class EventLog:
         """A window of the (filtered) timeline, for a virtualised view."""
         where, args = (flt or TimelineFilter()).where()
         sql = (
-            f"SELECT {_COLUMNS} FROM events WHERE incident_id = ?{where}"
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE incident_id = ?{where}"
             " ORDER BY hlc, id LIMIT ? OFFSET ?"
         )
-        return [_row_event(r) for r in self._query(sql, [incident_id, *args, limit, offset])]
+        return _row_events(self._query(sql, [incident_id, *args, limit, offset]))
 
     def position(self, incident_id: str, event: Event, flt: TimelineFilter | None = None) -> int:
         """Where an event sits in the (filtered) timeline."""

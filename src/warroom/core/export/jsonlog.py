@@ -19,7 +19,7 @@ def to_json(incident_id: str, events: list[Event]) -> str:
         "format": FORMAT,
         "version": VERSION,
         "incident_id": incident_id,
-        "events": [e.model_dump(mode="json") for e in ordered],
+        "events": [e.to_dict() for e in ordered],
     }
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from warroom.core import clock
@@ -18,15 +19,25 @@ from warroom.core.events import Event
 from warroom.core.policy import POSTMORTEM_FIELDS, Policy
 from warroom.core.state import IncidentState
 from warroom.core.text import clean, one_line, slug
+from warroom.core.timefmt import TimeFormatter
 
 _INLINE = re.compile(r"([\\`*_\[\]<>|~])")
 _BLOCK_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)])")
+_STARTERS = frozenset("#>+-=")
+
+
+def escape_line(line: str) -> str:
+    """Escape one already-clean line so that Markdown shows it literally."""
+    if _INLINE.search(line):
+        line = _INLINE.sub(r"\\\1", line)
+    if line[:1] in _STARTERS or line[:1].isdigit() or line[:1].isspace():
+        line = _BLOCK_START.sub(lambda m: "\\" + m[2], line, count=1)
+    return line
 
 
 def inline(text: str) -> str:
     """One line of text that Markdown shows literally (also safe inside a table cell)."""
-    escaped = _INLINE.sub(r"\\\1", one_line(text))
-    return _BLOCK_START.sub(lambda m: "\\" + m[2], escaped, count=1)
+    return escape_line(one_line(text))
 
 
 def block(text: str) -> str:
@@ -34,7 +45,7 @@ def block(text: str) -> str:
     lines = []
     for raw in clean(text).split("\n"):
         line = raw.strip()
-        lines.append(_BLOCK_START.sub(lambda m: "\\" + m[2], _INLINE.sub(r"\\\1", line), 1))
+        lines.append(escape_line(line))
     out = "\n".join(lines).strip("\n")
     return re.sub(r"\n{3,}", "\n\n", out)
 
@@ -52,13 +63,12 @@ def channel_name(state: IncidentState, tz: ZoneInfo) -> str:
 def to_markdown(
     state: IncidentState, events: list[Event], policy: Policy, tz: ZoneInfo, author: str = ""
 ) -> str:
-    ordered = sorted(events, key=lambda e: e.order)
+    ordered = sorted(events, key=attrgetter("hlc", "id"))
     as_of = ordered[-1].time if ordered else datetime.fromtimestamp(0, tz)
-    fmt = "%Y-%m-%d %H:%M:%S"
     zone = as_of.astimezone(tz).tzname() or str(tz)
 
-    def when(at: datetime | None) -> str:
-        return at.astimezone(tz).strftime(fmt) if at else "—"
+    fmt = TimeFormatter(tz)
+    when = fmt.dt
 
     sev = state.current_severity
     try:
@@ -115,9 +125,11 @@ def to_markdown(
     timeline += [f"| {when(at)} | {name} |" for name, at in key if at]
     timeline += ["", f"| Time ({zone}) | Who | Kind | What |", "|---|---|---|---|"]
     pinned = set(state.pinned_ids())
+    actors: dict[str, str] = {}
     for e in ordered:
-        what = ("📌 " if e.id in pinned else "") + inline(summarize(e))
-        timeline.append(f"| {when(e.time)} | {inline(e.actor)} | {label(e.kind)} | {what} |")
+        who = actors.get(e.actor) or actors.setdefault(e.actor, inline(e.actor))
+        what = ("📌 " if e.id in pinned else "") + escape_line(summarize(e))
+        timeline.append(f"| {fmt.hlc(e.hlc)} | {who} | {label(e.kind)} | {what} |")
     section("Timeline", timeline)
 
     section(
