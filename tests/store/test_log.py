@@ -152,3 +152,19 @@ def test_garbage_file_is_a_clear_error(tmp_path):
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match=r"not a usable warroom database|cannot open"):
         EventLog(path)
+
+
+def test_outbox_holds_local_events_until_acknowledged(log):
+    incident = declare(log)
+    note = log.append(incident, "note", {"text": "x"}, "a")
+    assert [e.kind for e in log.outbox()] == ["declared", "note"]
+    assert log.acknowledge([note.id, "unknown-id"]) == 1
+    assert [e.kind for e in log.outbox()] == ["declared"]
+    assert log.pending() == 1
+
+
+def test_meta_values(log):
+    assert log.get_meta("cursor:x") is None
+    log.set_meta("cursor:x", "41")
+    log.set_meta("cursor:x", "42")
+    assert log.get_meta("cursor:x") == "42"

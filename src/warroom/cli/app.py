@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from warroom import __version__
-from warroom.cli import incident, porting, show
+from warroom.cli import incident, kube_cmds, porting, show, sync_cmds
 from warroom.cli.context import Ctx, common_options
 
 
@@ -47,5 +47,12 @@ def demo(ctx: Ctx) -> None:
     click.get_current_context().invoke(show.show)
 
 
-for command in [demo, *incident.COMMANDS, *show.COMMANDS, *porting.COMMANDS]:
+for command in [
+    demo,
+    *incident.COMMANDS,
+    *show.COMMANDS,
+    *porting.COMMANDS,
+    *sync_cmds.COMMANDS,
+    *kube_cmds.COMMANDS,
+]:
     cli.add_command(common_options(command))

@@ -363,10 +363,47 @@ class EventLog:
                 return incident_id
         return None
 
-    # -- outbox (sync) --------------------------------------------------------------------
+    # -- outbox and cursors (sync) ----------------------------------------------------------
 
     def pending(self) -> int:
+        """How many local events the server has not acknowledged yet."""
         return self._query("SELECT count(*) FROM outbox")[0][0]
+
+    def outbox(self, limit: int = 500) -> list[Event]:
+        """The oldest unacknowledged events, in the order they were stored."""
+        rows = self._query(
+            f"SELECT {', '.join('e.' + c for c in _EVENT_COLUMNS.split(', '))}"
+            " FROM outbox o JOIN events e ON e.seq = o.seq ORDER BY o.seq LIMIT ?",
+            (limit,),
+        )
+        return _row_events(rows)
+
+    def acknowledge(self, event_ids: Iterable[str]) -> int:
+        """Drop events the server has stored from the outbox; returns how many were dropped."""
+        ids = list(event_ids)
+        dropped = 0
+        with self._write() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                cur = conn.execute(
+                    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM events WHERE id IN"
+                    f" ({','.join('?' * len(chunk))}))",
+                    chunk,
+                )
+                dropped += cur.rowcount
+        return dropped
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
 
 def _normalise(kind: str, payload: Payload | dict[str, Any]) -> dict[str, Any]:
