@@ -1,0 +1,149 @@
+"""Stock kubectl against the simulator: if kubectl's printers, watch, logs, scale and rollout
+code paths work unmodified, the wire protocol is right."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from warroom.kube.sim import ManualClock, Simulator
+
+
+@pytest.fixture
+def sim_token() -> None:
+    """kubectl sends credentials only over TLS (clientcmd drops them for http:// servers), so
+    its simulator runs without a token."""
+    return None
+
+
+def rows(output: str) -> dict[str, list[str]]:
+    """kubectl's table output by NAME (or NAMESPACE/NAME with -A)."""
+    header, *lines = output.splitlines()
+    starts = [m.start() for m in re.finditer(r"\S+(?: \S+)*", header)]
+    cells = [
+        [line[a:b].strip() for a, b in zip(starts, [*starts[1:], None], strict=True)]
+        for line in lines
+    ]
+    namespaced = header.startswith("NAMESPACE")
+    return {"/".join(c[:2]) if namespaced else c[0]: c for c in cells}
+
+
+def test_get_pods_prints_kubectl_columns(kubectl: Any) -> None:
+    result = kubectl("get", "pods")
+    assert result.stdout.splitlines()[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    table = rows(result.stdout)
+    checkout = [cells for name, cells in table.items() if name.startswith("checkout-")]
+    assert len(checkout) == 3
+    for _, ready, status, restarts, age in checkout:
+        assert (ready, status, age) == ("0/1", "CrashLoopBackOff", "6m")
+        assert re.fullmatch(r"\d+ \(\d+s ago\)", restarts), restarts
+    payments = [cells for name, cells in table.items() if name.startswith("payments-")]
+    assert [cells[1:4] for cells in payments] == [["2/2", "Running", "0"]] * 2
+    assert result.stderr == ""
+
+
+def test_get_pods_wide_all_namespaces_and_json(kubectl: Any) -> None:
+    table = rows(kubectl("get", "pods", "-A", "-o", "wide").stdout)
+    assert {key.split("/")[0] for key in table} == {"default", "kube-system", "shop"}
+    coredns = next(cells for key, cells in table.items() if "coredns" in key)
+    assert coredns[7].startswith("worker-") and coredns[6].startswith("10.244.")
+    listing = json.loads(kubectl("get", "pods", "-o", "json").stdout)
+    assert len(listing["items"]) == 8
+    assert {item["kind"] for item in listing["items"]} == {"Pod"}
+    names = {item["metadata"]["name"] for item in listing["items"]}
+    assert names == {key for key in rows(kubectl("get", "pods").stdout)}
+
+
+def test_get_pods_watch_prints_changes(sim: Simulator, kubectl: Any, streams: list) -> None:
+    process, lines = kubectl.stream("get", "pods", "-w")
+    streams.append(process)
+    lines.until(lambda seen: len(seen) >= 9)
+    victim = next(line.split()[0].decode() for line in lines.seen if line.startswith(b"frontend"))
+    sim.state.delete_pod("shop", victim)
+    lines.until(lambda seen: any(victim.encode() in row and b"Terminating" in row for row in seen))
+    sim.advance(3)
+    lines.until(
+        lambda seen: any(row.startswith(b"frontend") and b"Running" in row for row in seen[9:])
+    )
+
+
+def test_logs_tail_container_and_previous(kubectl: Any) -> None:
+    pods = list(rows(kubectl("get", "pods").stdout))
+    frontend = next(name for name in pods if name.startswith("frontend"))
+    tail = kubectl("logs", frontend, "--tail=3").stdout.splitlines()
+    assert len(tail) == 3 and all('"GET /' in line for line in tail)
+    checkout = next(name for name in pods if name.startswith("checkout"))
+    previous = kubectl("logs", checkout, "--previous").stdout.splitlines()
+    assert previous[-1] == "KeyError: 'eu-west-3'"
+    payments = next(name for name in pods if name.startswith("payments"))
+    result = kubectl("logs", payments, "--tail=1")
+    assert "charge authorised" in result.stdout
+    assert 'Defaulted container "payments" out of: payments, envoy, migrate (init)' in (
+        result.stderr
+    )
+    assert "up to date" in kubectl("logs", payments, "-c", "migrate").stdout
+    missing = kubectl("logs", payments, "-c", "nope", check=False)
+    assert missing.returncode != 0
+    assert f"container nope is not valid for pod {payments}" in missing.stderr
+
+
+def test_logs_follow_streams_lines(sim: Simulator, kubectl: Any, streams: list) -> None:
+    pods = list(rows(kubectl("get", "pods").stdout))
+    frontend = next(name for name in pods if name.startswith("frontend"))
+    process, lines = kubectl.stream("logs", "-f", "--tail=1", "--timestamps", frontend)
+    streams.append(process)
+    lines.until(lambda seen: len(seen) == 1)
+    sim.advance(2)
+    seen = lines.until(lambda seen: len(seen) >= 7)
+    stamps = [line.split()[0] for line in seen]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+
+
+def test_get_and_scale_deployments(sim: Simulator, kubectl: Any) -> None:
+    table = rows(kubectl("get", "deployments").stdout)
+    assert table["checkout"][1:4] == ["0/3", "3", "0"]
+    assert table["frontend"][1:4] == ["3/3", "3", "3"]
+    result = kubectl("scale", "deployment/checkout", "--replicas=5")
+    assert result.stdout.strip() == "deployment.apps/checkout scaled"
+    pods = rows(kubectl("get", "pods", "-l", "app=checkout").stdout)
+    assert len(pods) == 5
+    assert rows(kubectl("get", "deployments").stdout)["checkout"][1] == "0/5"
+
+
+def test_rollout_restart_and_undo(sim: Simulator, kubectl: Any) -> None:
+    before = set(rows(kubectl("get", "pods", "-l", "app=frontend").stdout))
+    result = kubectl("rollout", "restart", "deployment/frontend")
+    assert result.stdout.strip() == "deployment.apps/frontend restarted"
+    sim.advance(5)
+    after = rows(kubectl("get", "pods", "-l", "app=frontend").stdout)
+    assert len(after) == 3 and not before & set(after)
+    assert {cells[2] for cells in after.values()} == {"Running"}
+
+    assert kubectl("rollout", "undo", "deployment/checkout").stdout.strip() == (
+        "deployment.apps/checkout rolled back"
+    )
+    sim.advance(10)
+    checkout = rows(kubectl("get", "pods", "-l", "app=checkout").stdout)
+    assert [cells[1:4] for cells in checkout.values()] == [["1/1", "Running", "0"]] * 3
+    assert "checkout:2.4.1" in kubectl("get", "deployment", "checkout", "-o", "wide").stdout
+
+
+def test_errors_reach_kubectl_as_the_real_server_sends_them(
+    sim: Simulator, kubectl: Any, kubectl_for: Any, tmp_path: Path
+) -> None:
+    missing = kubectl("get", "pod", "nope", check=False)
+    assert missing.stderr.strip() == 'Error from server (NotFound): pods "nope" not found'
+    sim.state.forbid_writes = True
+    denied = kubectl("scale", "deployment/checkout", "--replicas=1", check=False)
+    assert denied.stderr.startswith(
+        'Error from server (Forbidden): deployments.apps "checkout" is forbidden: User '
+        '"system:anonymous" cannot patch resource "deployments/scale"'
+    )
+    with Simulator(token="secret", clock=ManualClock()) as secured:
+        locked_out = kubectl_for(secured.write_kubeconfig(tmp_path / "secured"))
+        unauthorized = locked_out("get", "pods", check=False)
+    assert "error: You must be logged in to the server" in unauthorized.stderr
