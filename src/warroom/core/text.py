@@ -43,5 +43,8 @@ def one_line(text: str, limit: int = 0) -> str:
 def slug(text: str, limit: int = 40) -> str:
     """Lower-case words joined by hyphens, for channel names like #incident-2026-11-22-api-down."""
     words = re.findall(r"[a-z0-9]+", clean(text).lower())
-    out = "-".join(words)[:limit].strip("-")
+    out = "-".join(words)
+    if len(out) > limit:
+        cut = out[: limit + 1].rfind("-")
+        out = out[:cut] if cut > 0 else out[:limit]
     return out or "incident"

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -287,6 +288,15 @@ class EventLog:
             " AND (hlc < ? OR (hlc = ? AND id < ?))"
         )
         return self._query(sql, [incident_id, *args, event.hlc, event.hlc, event.id])[0][0]
+
+    def position_at(
+        self, incident_id: str, moment: datetime, flt: TimelineFilter | None = None
+    ) -> int:
+        """Index of the first (filtered) event at or after a moment, for "jump to time"."""
+        where, args = (flt or TimelineFilter()).where()
+        stamp = Stamp(int(moment.timestamp() * 1000), 0).encode()
+        sql = f"SELECT count(*) FROM events WHERE incident_id = ?{where} AND hlc < ?"
+        return self._query(sql, [incident_id, *args, stamp])[0][0]
 
     def actors(self, incident_id: str) -> list[str]:
         rows = self._query(

@@ -1,0 +1,303 @@
+"""The war-room console: one screen with the incident, its timeline, roles and cadence.
+
+Threads: the UI thread only draws. A poller (every 0.5 s) asks the store whether anything
+changed, from this process or any other, and posts one `Refreshed` message with the new
+state; a single writer thread appends events in the order the user made them; the
+timeline loads its pages in workers. Nothing on the UI thread touches the database.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Footer, Static
+
+from warroom.config import Settings
+from warroom.core import clock
+from warroom.core.events import Event, PayloadError
+from warroom.core.policy import Policy
+from warroom.core.state import IncidentState
+from warroom.resources import styles_dir
+from warroom.store import EventLog, StoreError, TimelineFilter
+from warroom.templates import load_templates
+from warroom.tui.actions import Actions
+from warroom.tui.widgets.panels import (
+    Context,
+    Panel,
+    cadence_text,
+    header_text,
+    roles_text,
+)
+from warroom.tui.widgets.timeline import Timeline
+
+POLL_SECONDS = 0.5
+
+KEYS: list[Binding] = [
+    Binding("n", "note", "Note", id="note"),
+    Binding("u", "update", "Update", id="update"),
+    Binding("s", "status", "Status", id="status"),
+    Binding("v", "severity", "Severity", id="severity"),
+    Binding("a", "assign", "Assign", id="assign"),
+    Binding("i", "take_command", "Command", id="take_command"),
+    Binding("p", "pin", "Pin", id="pin"),
+    Binding("m", "milestone", "Milestone", id="milestone", show=False),
+    Binding("c", "checklist", "Checklist", id="checklist"),
+    Binding("A", "action_item", "Action item", id="action_item", show=False),
+    Binding("z", "snooze", "Snooze", id="snooze", show=False),
+    Binding("f", "filter", "Filter", id="filter", show=False),
+    Binding("t", "jump", "Jump to time", id="jump", show=False),
+    Binding("T", "toggle_tz", "UTC/local", id="toggle_tz", show=False),
+    Binding("h", "history", "History", id="history", show=False),
+    Binding("o", "switch", "Switch incident", id="switch", show=False),
+    Binding("D", "declare", "Declare", id="declare", show=False),
+    Binding("e", "export", "Export", id="export"),
+    Binding("question_mark", "help", "Keys", id="help"),
+    Binding("q", "quit", "Quit", id="quit"),
+]
+
+
+class Refreshed(Message):
+    """The log changed (or a refresh was asked for): fresh state and timeline size."""
+
+    def __init__(self, incident_id: str, head: int, state: IncidentState, total: int) -> None:
+        super().__init__()
+        self.incident_id = incident_id
+        self.head = head
+        self.state = state
+        self.total = total
+
+
+@dataclass(frozen=True)
+class Write:
+    incident_id: str
+    items: list[tuple[str, dict[str, Any]]]
+    done: Callable[[list[Event]], None] | None = None
+
+
+class WarroomApp(Actions, App[None]):
+    TITLE = "warroom"
+    CSS_PATH = str(styles_dir() / "app.tcss")
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    BINDINGS = KEYS
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(
+        self,
+        log: EventLog,
+        settings: Settings,
+        incident_id: str | None = None,
+        now: Callable[[], datetime] | None = None,
+        actor: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.store = log
+        self.settings = settings
+        self.policy: Policy = settings.policy()
+        self.actor = actor or settings.actor
+        self.now = now or (lambda: datetime.now(UTC))
+        self.incident_id = incident_id
+        self.state: IncidentState | None = None
+        self.filter = TimelineFilter()
+        self.tz: tzinfo = settings.tz
+        self.templates, self.template_problems = load_templates()
+        self.sync_status = "local only"
+        self.cluster_status = "not connected"
+        self._head = -1
+        self._rang_for: datetime | None = None
+        self._ic_warned = False
+        self._writes: queue.Queue[Write | None] = queue.Queue()
+        self._writer = threading.Thread(target=self._write_loop, name="warroom-writer", daemon=True)
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="header")
+        with Horizontal(id="body"):
+            with Vertical(id="main"):
+                yield Timeline(self._fetch_page, self.tz, id="timeline")
+                with Horizontal(id="cluster"):
+                    yield Panel("Pods", id="pods")
+                    yield Panel("Logs", id="logs")
+            with Vertical(id="side"):
+                yield Panel("Update cadence", id="cadence")
+                yield Panel("Roles", id="roles")
+                yield Panel("Selected", id="details")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.settings.keys:
+            self.set_keymap(self.settings.keys)
+        self.query_one("#timeline", Timeline).border_title = "Timeline"
+        self._cluster_placeholder()
+        for problem in self.template_problems:
+            self.notify(problem, title="Template ignored", severity="warning")
+        self._writer.start()
+        self.set_interval(POLL_SECONDS, self.poll)
+        self.set_interval(1.0, self.tick)
+        self.query_one(Timeline).focus()
+        if self.incident_id is None:
+            self.choose_incident()
+        else:
+            self.poll(force=True)
+
+    def on_unmount(self) -> None:
+        self._writes.put(None)
+
+    def _cluster_placeholder(self) -> None:
+        from rich.text import Text
+
+        hint = Text()
+        hint.append("No cluster connected.\n", style="bold")
+        hint.append("Start one with `warroom sim`, or run with a kubeconfig\n", style="#8a8a8a")
+        hint.append("(--kubeconfig / KUBECONFIG, --context, --namespace).", style="#8a8a8a")
+        self.query_one("#pods", Panel).show(hint)
+        self.query_one("#logs", Panel).show(Text("Select a pod to follow its logs.", "#8a8a8a"))
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _fetch_page(self, offset: int, limit: int) -> list[Event]:
+        if self.incident_id is None:
+            return []
+        return self.store.page(self.incident_id, offset, limit, self.filter)
+
+    def poll(self, force: bool = False) -> None:
+        if self.incident_id is not None:
+            self._poll(self.incident_id, force)
+
+    @work(thread=True, exclusive=True, group="poll")
+    def _poll(self, incident_id: str, force: bool) -> None:
+        head = self.store.head()
+        if head == self._head and not force:
+            return
+        state = self.store.state(incident_id)
+        total = self.store.count(incident_id, self.filter)
+        self.post_message(Refreshed(incident_id, head, state, total))
+
+    def on_refreshed(self, message: Refreshed) -> None:
+        if message.incident_id != self.incident_id:
+            return
+        self._head = message.head
+        self.state = message.state
+        timeline = self.query_one(Timeline)
+        timeline.reset(message.total, set(message.state.pinned_ids()))
+        title = "Timeline" + (f" · filter: {self._filter_text()}" if self._filtered() else "")
+        timeline.border_title = title
+        timeline.border_subtitle = f"{message.total:,} events"
+        self.tick()
+
+    def context(self) -> Context | None:
+        if self.state is None:
+            return None
+        return Context(
+            self.state, self.policy, self.now(), self.tz, self.sync_status, self.cluster_status
+        )
+
+    def tick(self) -> None:
+        """Redraw what depends on the time: recomputed from deadlines, never counted down."""
+        ctx = self.context()
+        if ctx is None:
+            return
+        self.query_one("#header", Static).update(header_text(ctx))
+        self.query_one("#cadence", Panel).show(cadence_text(ctx))
+        self.query_one("#roles", Panel).show(roles_text(ctx))
+        self._alarms(ctx)
+
+    def _alarms(self, ctx: Context) -> None:
+        cad = clock.cadence(ctx.state, ctx.policy, ctx.now)
+        cadence_panel = self.query_one("#cadence", Panel)
+        cadence_panel.set_class(cad.level == "amber", "-amber")
+        cadence_panel.set_class(cad.level == "overdue", "-overdue")
+        if cad.level == "overdue" and cad.due_at != self._rang_for:
+            self._rang_for = cad.due_at
+            self.bell()
+            self.notify(
+                "The stakeholder update is overdue: press u to post one, z to snooze.",
+                title="Update overdue",
+                severity="error",
+                timeout=10,
+            )
+        missing = clock.ic_missing_for(ctx.state, ctx.now)
+        warn = (
+            missing is not None
+            and missing >= ctx.policy.ic_missing_warning
+            and ctx.state.current_severity in ("SEV1", "SEV2")
+        )
+        if warn and not self._ic_warned:
+            self.notify("No Incident Commander: press i to take command.", severity="warning")
+        self._ic_warned = warn
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def record(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        done: Callable[[list[Event]], None] | None = None,
+    ) -> None:
+        """Append one event to the current incident, in order, off the UI thread."""
+        if self.incident_id is None:
+            self.notify("No incident open: press D to declare one", severity="error")
+            return
+        self._writes.put(Write(self.incident_id, [(kind, payload)], done))
+
+    def record_many(
+        self,
+        incident_id: str,
+        items: list[tuple[str, dict[str, Any]]],
+        done: Callable[[list[Event]], None] | None = None,
+    ) -> None:
+        self._writes.put(Write(incident_id, items, done))
+
+    def _write_loop(self) -> None:
+        while (write := self._writes.get()) is not None:
+            try:
+                state = self.store.state(write.incident_id)
+                items = [(k, state.with_replaces(k, p)) for k, p in write.items]
+                events = self.store.append_many(write.incident_id, items, self.actor)
+            except (PayloadError, StoreError, ValueError) as exc:
+                self.call_from_thread(self.notify, str(exc), title="Not saved", severity="error")
+                continue
+            self.call_from_thread(self._written, events, write.done)
+
+    def _written(self, events: list[Event], done: Callable[[list[Event]], None] | None) -> None:
+        if done is not None:
+            done(events)
+        self.poll(force=True)
+
+    # -- helpers for actions ------------------------------------------------------------------
+
+    def _filtered(self) -> bool:
+        return self.filter != TimelineFilter()
+
+    def _filter_text(self) -> str:
+        parts = [f"kind:{k}" for k in self.filter.kinds]
+        if self.filter.actor:
+            parts.append(f"actor:{self.filter.actor}")
+        if self.filter.text:
+            parts.append(self.filter.text)
+        return " ".join(parts)
+
+    def switch_to(self, incident_id: str) -> None:
+        self.incident_id = incident_id
+        self.state = None
+        self._head = -1
+        self._rang_for = None
+        self.poll(force=True)
+
+    def local_tz(self) -> tzinfo:
+        return datetime.now().astimezone().tzinfo or ZoneInfo("UTC")
+
+
+def run(log: EventLog, settings: Settings, incident_id: str | None) -> None:
+    WarroomApp(log, settings, incident_id).run()

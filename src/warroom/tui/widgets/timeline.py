@@ -1,0 +1,205 @@
+"""The timeline: every event of the incident, virtualised so 100k events stay instant.
+
+Rows are drawn with the line API from pages of the log cached in memory. A page that is not
+cached yet draws as a placeholder while a worker thread fetches it; the widget never reads
+the database on the UI thread. Text is drawn as plain segments, so markup and escape codes
+in notes are shown literally (they are also stripped by `core.text.clean`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import work
+from textual.binding import Binding
+from textual.events import Click
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from warroom.core.describe import label, summarize
+from warroom.core.events import Event
+from warroom.core.text import one_line
+from warroom.core.timefmt import TimeFormatter
+
+PAGE = 200
+
+KIND_STYLES: dict[str, str] = {
+    "declared": "bold #ff5f5f",
+    "severity_changed": "bold #ff875f",
+    "status_changed": "bold #ffd75f",
+    "role_assigned": "#87afff",
+    "role_released": "#87afff",
+    "update_posted": "bold #5fd787",
+    "action_taken": "#d787ff",
+    "alert_received": "bold #ff5f87",
+    "log_pinned": "#5fd7d7",
+    "milestone_set": "#ffaf5f",
+    "note": "#d0d0d0",
+    "action_item": "#afafff",
+    "checklist_checked": "#87d787",
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int
+    events: list[Event]
+
+
+class Timeline(ScrollView, can_focus=True):
+    """A cursor over the (filtered) event list; newest at the bottom, following live."""
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "cursor(-20)", "Page up", show=False),
+        Binding("pagedown", "cursor(20)", "Page down", show=False),
+        Binding("home,g", "top", "Top", show=False),
+        Binding("end,G", "bottom", "Bottom", show=False),
+    ]
+
+    cursor = reactive(0, always_update=True)
+
+    class Selected(Message):
+        def __init__(self, event: Event | None) -> None:
+            super().__init__()
+            self.event = event
+
+    def __init__(
+        self, fetch: Callable[[int, int], list[Event]], tz: tzinfo, **kwargs: object
+    ) -> None:
+        super().__init__(**kwargs)
+        self._fetch = fetch
+        self._pages: dict[int, list[Event]] = {}
+        self._loading: set[int] = set()
+        self.total = 0
+        self.follow = True
+        self.pinned: set[str] = set()
+        self.fmt = TimeFormatter(tz)
+        self._generation = 0
+
+    # -- data ---------------------------------------------------------------------------
+
+    def reset(self, total: int, pinned: set[str]) -> None:
+        """The log changed: drop cached pages, keep the cursor (or follow the tail)."""
+        self._generation += 1
+        self._pages.clear()
+        self._loading.clear()
+        self.pinned = pinned
+        self.total = total
+        self.virtual_size = Size(self.size.width, total)
+        if self.follow or self.cursor >= total:
+            self.cursor = max(total - 1, 0)
+            self.scroll_end(animate=False, immediate=True)
+        self.refresh()
+
+    def set_timezone(self, tz: tzinfo) -> None:
+        self.fmt = TimeFormatter(tz)
+        self.refresh()
+
+    def event_at(self, index: int) -> Event | None:
+        page = self._pages.get(index // PAGE)
+        if page is None:
+            return None
+        offset = index % PAGE
+        return page[offset] if offset < len(page) else None
+
+    @property
+    def selected(self) -> Event | None:
+        return self.event_at(self.cursor)
+
+    def _need(self, number: int) -> None:
+        if number in self._pages or number in self._loading:
+            return
+        self._loading.add(number)
+        self._load(number, self._generation)
+
+    @work(thread=True, group="timeline-pages")
+    def _load(self, number: int, generation: int) -> None:
+        events = self._fetch(number * PAGE, PAGE)
+        self.app.call_from_thread(self._loaded, number, generation, events)
+
+    def _loaded(self, number: int, generation: int, events: list[Event]) -> None:
+        if generation != self._generation:
+            return
+        self._loading.discard(number)
+        self._pages[number] = events
+        self.refresh()
+        if number == self.cursor // PAGE:
+            self.post_message(self.Selected(self.selected))
+
+    # -- drawing --------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.size.width
+        if index >= self.total:
+            return Strip.blank(width)
+        event = self.event_at(index)
+        if event is None:
+            self._need(index // PAGE)
+            return Strip([Segment("  …".ljust(width), Style(dim=True))], width)
+        return self._row(event, index == self.cursor, width)
+
+    def _row(self, event: Event, highlighted: bool, width: int) -> Strip:
+        base = Style()
+        if highlighted:
+            base = Style(bgcolor="#264f78" if self.has_focus else "#3a3a3a")
+        mark = "◆ " if event.id in self.pinned else "  "
+        when = self.fmt.hlc(event.hlc)[11:]
+        actor = one_line(event.actor, 10).ljust(10)
+        kind = label(event.kind)[:11].ljust(11)
+        text_width = max(width - (2 + 8 + 1 + 10 + 1 + 11 + 1), 1)
+        segments = [
+            Segment(mark, base + Style(color="#ffaf00", bold=True)),
+            Segment(when + " ", base + Style(color="#8a8a8a")),
+            Segment(actor + " ", base + Style(color="#87afd7")),
+            Segment(kind + " ", base + Style.parse(KIND_STYLES.get(event.kind, "#bcbcbc"))),
+            Segment(summarize(event, text_width).ljust(text_width), base),
+        ]
+        return Strip(segments, width).crop(0, width)
+
+    # -- movement -------------------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.follow = new >= self.total - 1
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        if new < top:
+            self.scroll_to(y=new, animate=False, immediate=True)
+        elif new >= top + height:
+            self.scroll_to(y=new - height + 1, animate=False, immediate=True)
+        self.refresh()
+        self.post_message(self.Selected(self.selected))
+
+    def action_cursor(self, delta: int) -> None:
+        if self.total:
+            self.cursor = min(max(self.cursor + delta, 0), self.total - 1)
+
+    def action_top(self) -> None:
+        self.cursor = 0
+
+    def action_bottom(self) -> None:
+        self.cursor = max(self.total - 1, 0)
+
+    def go_to(self, index: int) -> None:
+        self.cursor = min(max(index, 0), max(self.total - 1, 0))
+        self.scroll_to(
+            y=max(self.cursor - self.scrollable_content_region.height // 2, 0),
+            animate=False,
+            immediate=True,
+        )
+
+    def on_click(self, event: Click) -> None:
+        row = self.scroll_offset.y + event.y
+        if 0 <= row < self.total:
+            self.cursor = row
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, self.total)
