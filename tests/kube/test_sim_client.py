@@ -15,7 +15,7 @@ from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from warroom.kube.sim import NASTY_LOG_LINES, Simulator
+from warroom.kube.sim import NASTY_LOG_LINES, Flood, ManualClock, Simulator
 from warroom.kube.sim.clock import SECOND, parse_rfc3339, rfc3339nano
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -92,6 +92,15 @@ def test_list_pods_by_namespace_selector_and_page(core: client.CoreV1Api) -> Non
     with pytest.raises(ApiException) as error:
         core.list_namespaced_pod("shop", field_selector="spec.bogus=1")
     assert error.value.status == 400
+
+
+def test_namespaces_list_and_get(core: client.CoreV1Api) -> None:
+    listed = {ns.metadata.name for ns in core.list_namespace().items}
+    assert listed == {"default", "kube-public", "kube-system", "shop"}
+    assert core.read_namespace("shop").status.phase == "Active"
+    with pytest.raises(ApiException) as error:
+        core.read_namespace("nope")
+    assert api_error(error)["message"] == 'namespaces "nope" not found'
 
 
 def test_watch_resumes_from_a_resource_version(sim: Simulator, core: client.CoreV1Api) -> None:
@@ -232,6 +241,7 @@ def test_logs_tail_timestamps_since_time_and_since_seconds(
     whole = since // SECOND * SECOND
     assert all(at >= whole for at, _ in after)
     assert after[-4:] == tail[-4:] and after[0][0] < whole + SECOND
+    assert raw_log(api, pod, tailLines=1, limitBytes=10) == tail[-1][1][:10]
     recent = stamped(raw_log(api, pod, sinceSeconds=2, timestamps="true"))
     longer = stamped(raw_log(api, pod, sinceSeconds=10, timestamps="true"))
     assert recent == [line for line in longer if line[0] >= sim.state.now - 2 * SECOND]
@@ -345,6 +355,23 @@ def test_hostile_log_lines_arrive_byte_for_byte(
     assert body == b"".join(line + b"\n" for line in NASTY_LOG_LINES)
     assert b"\xff\xfe" in body and b"\x1b]0;" in body and b"[red]boom[/red]" in body
     assert max(len(line) for line in body.split(b"\n")) > 1024 * 1024
+
+
+def test_following_a_flood_delivers_every_numbered_line() -> None:
+    with Simulator(Flood(rate=50_000, width=60), clock=ManualClock()) as sim:
+        sim.advance(3)
+        pod = sim.state.store.list("pods", "bench")[0]["metadata"]["name"]
+        url = f"{sim.url}/api/v1/namespaces/bench/pods/{pod}/log"
+        received: list[bytes] = []
+        with httpx.stream("GET", url, params={"follow": "true"}, timeout=10) as response:
+            for line in response.iter_lines():
+                received.append(line.encode())
+                if len(received) == 60_000:
+                    break
+                if len(received) == 50_000:
+                    sim.advance(1)
+    assert [int(line[:10]) for line in received] == list(range(60_000))
+    assert {len(line) for line in received} == {60}
 
 
 def test_deployments_get_list_and_patch(sim: Simulator, apps: client.AppsV1Api) -> None:

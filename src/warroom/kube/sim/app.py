@@ -20,16 +20,17 @@ from .clock import SECOND, parse_rfc3339
 from .discovery import RESOURCES, Resource
 from .selectors import META_FIELDS, POD_FIELDS, Selector, SelectorError
 from .state import ClusterState
-from .status import NO_ROUTE, UNAUTHORIZED, ApiError, forbidden, not_found
+from .status import ApiError, forbidden, no_route, not_allowed, not_found, unauthorized
 from .store import Obj
 
 DEFAULT_WATCH_TIMEOUT = 1800.0
 """The API server's --min-request-timeout: how long a watch without timeoutSeconds lasts."""
-WRITE_METHODS = ("PATCH", "PUT", "DELETE", "POST")
 _ANY = ["GET", "PUT", "PATCH", "DELETE", "POST"]
 
 
 class ApiResponse(Response):
+    """Compact JSON, as the API server writes it."""
+
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
@@ -51,7 +52,7 @@ class BearerAuth:
         if scope["type"] == "http" and self.expected is not None:
             given = dict(scope["headers"]).get(b"authorization")
             if given != self.expected:
-                await _error_response(UNAUTHORIZED)(scope, receive, send)
+                await _error_response(unauthorized())(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -72,6 +73,21 @@ def _int(request: Request, name: str, minimum: int = 0) -> int | None:
     if value < minimum:
         raise ApiError(422, f"{name}: Invalid value: {value}: must be at least {minimum}")
     return value
+
+
+def _dry_run(request: Request) -> bool:
+    return request.query_params.get("dryRun") == "All"
+
+
+def _patch_type(request: Request) -> str:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type not in patch.TYPES:
+        raise ApiError(
+            415,
+            "the body of the request was in an unknown format - accepted media types include: "
+            + ", ".join(patch.TYPES),
+        )
+    return content_type
 
 
 def _wants_table(request: Request) -> bool:
@@ -99,7 +115,7 @@ class KubeApi:
         name = request.path_params.get("resource", "")
         resource = RESOURCES.get(name)
         if resource is None or resource.group != group:
-            raise NO_ROUTE
+            raise no_route()
         return resource
 
     def _selector(self, request: Request, resource: Resource) -> Selector:
@@ -141,9 +157,9 @@ class KubeApi:
         resource = self._resource(request, group)
         namespace = request.path_params.get("namespace")
         if namespace is not None and not resource.namespaced:
-            raise NO_ROUTE
+            raise no_route()
         if request.method != "GET":
-            raise ApiError(405, "the server does not allow this method on the requested resource")
+            raise not_allowed()
         selector = self._selector(request, resource)
         if _flag(request, "watch"):
             timeout = _int(request, "timeoutSeconds")
@@ -207,13 +223,13 @@ class KubeApi:
         namespace = request.path_params.get("namespace", "")
         name = request.path_params["name"]
         if bool(namespace) != resource.namespaced:
-            raise NO_ROUTE
+            raise no_route()
         if request.method == "DELETE" and resource.name == "pods":
             return await self._delete_pod(request, namespace, name)
         if request.method == "PATCH" and resource.name == "deployments":
             return await self._patch_deployment(request, namespace, name)
         if request.method != "GET":
-            raise ApiError(405, "the server does not allow this method on the requested resource")
+            raise not_allowed()
         with self.state.lock:
             obj = self.state.store.get(resource.name, namespace, name)
         if obj is None:
@@ -228,7 +244,9 @@ class KubeApi:
         grace = _int(request, "gracePeriodSeconds")
         if grace is None and isinstance(options, dict):
             grace = options.get("gracePeriodSeconds")
-        if _flag(request, "dryRun") or request.query_params.get("dryRun") == "All":
+        if grace is not None and not isinstance(grace, int):
+            raise ApiError(400, f"invalid gracePeriodSeconds: {grace!r}")
+        if _dry_run(request):
             with self.state.lock:
                 obj = self.state.store.get("pods", namespace, name)
             if obj is None:
@@ -238,17 +256,10 @@ class KubeApi:
 
     async def _patch_deployment(self, request: Request, namespace: str, name: str) -> Response:
         self._check_write("patch", "deployments", "apps", name, namespace)
-        content_type = request.headers.get("content-type", "").split(";")[0].strip()
-        if content_type not in patch.TYPES:
-            raise ApiError(
-                415,
-                "the body of the request was in an unknown format - accepted media types "
-                "include: " + ", ".join(patch.TYPES),
-            )
+        content_type = _patch_type(request)
         body = await self._json_body(request)
-        dry_run = request.query_params.get("dryRun") == "All"
         return ApiResponse(
-            self.state.patch_deployment(namespace, name, content_type, body, dry_run)
+            self.state.patch_deployment(namespace, name, content_type, body, _dry_run(request))
         )
 
     async def scale(self, request: Request) -> Response:
@@ -256,14 +267,12 @@ class KubeApi:
         if request.method == "GET":
             return ApiResponse(self.state.scale(namespace, name))
         if request.method not in ("PATCH", "PUT"):
-            raise ApiError(405, "the server does not allow this method on the requested resource")
+            raise not_allowed()
         verb = "patch" if request.method == "PATCH" else "update"
         self._check_write(verb, "deployments/scale", "apps", name, namespace)
         body = await self._json_body(request)
         if request.method == "PATCH":
-            content_type = request.headers.get("content-type", "").split(";")[0].strip()
-            if content_type not in patch.TYPES:
-                raise ApiError(415, "the body of the request was in an unknown format")
+            content_type = _patch_type(request)
             try:
                 body = patch.apply(content_type, self.state.scale(namespace, name), body)
             except patch.PatchError as error:
@@ -276,7 +285,7 @@ class KubeApi:
                 name,
                 (body.get("spec") or {}).get("replicas", 0),
                 (body.get("metadata") or {}).get("resourceVersion"),
-                dry_run=request.query_params.get("dryRun") == "All",
+                dry_run=_dry_run(request),
             )
         )
 
@@ -328,11 +337,7 @@ def create_app(state: ClusterState, token: str | None = None) -> ASGIApp:
 
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
-        if error.status_code == 405:
-            return _error_response(
-                ApiError(405, "the server does not allow this method on the requested resource")
-            )
-        return _error_response(NO_ROUTE)
+        return _error_response(not_allowed() if error.status_code == 405 else no_route())
 
     ns = "/namespaces/{namespace}"
     routes = [

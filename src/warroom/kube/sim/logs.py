@@ -8,7 +8,7 @@ no memory, `sinceTime` / `tailLines` are arithmetic, and two readers always see 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -170,9 +170,3 @@ def encode(lines: list[Line], timestamps: bool) -> bytes:
     if timestamps:
         return b"".join(b"%s %s\n" % (rfc3339nano(at).encode(), text) for at, text in lines)
     return b"\n".join(text for _, text in lines) + b"\n"
-
-
-def read_all(instance: Instance, cursor: Cursor, until: int, batch: int) -> Iterator[list[Line]]:
-    """Every line from `cursor` to `until`, in batches."""
-    while lines := take(instance, cursor, until, batch):
-        yield lines

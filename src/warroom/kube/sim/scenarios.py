@@ -28,6 +28,11 @@ FLOOD = "registry.example.com/bench/flood:1.0"
 
 
 class Scenario(Protocol):
+    @property
+    def namespace(self) -> str:
+        """Where the action is: the kubeconfig's default namespace."""
+        ...
+
     def build(self, now: int) -> ClusterState:
         """A cluster whose history has been replayed up to `now`."""
         ...
@@ -56,6 +61,7 @@ class Shop:
     """
 
     broken: bool = True
+    namespace: str = "shop"
     crash_after: int = 8 * SECOND
     backoff_cap: int = 40 * SECOND
     """Lower than the kubelet's 5 minutes, so a demo shows restarts while you watch."""
@@ -82,34 +88,23 @@ class Shop:
             )
         _base(state)
         state.advance_to(now - 30 * MINUTE)
-        state.add_namespace("shop")
+        ns = self.namespace
+        state.add_namespace(ns)
         port = [{"containerPort": 8080, "protocol": "TCP"}]
-        state.add_deployment(
-            "shop",
-            "frontend",
-            [{"name": "frontend", "image": FRONTEND, "ports": [{"containerPort": 80}]}],
-            replicas=3,
-        )
-        state.add_deployment(
-            "shop", "checkout", [{"name": "checkout", "image": CHECKOUT_GOOD, "ports": port}], 3
-        )
-        state.add_deployment(
-            "shop",
-            "payments",
-            [
-                {"name": "payments", "image": PAYMENTS, "ports": port},
-                {"name": "envoy", "image": ENVOY},
-            ],
-            replicas=2,
-            init_containers=[{"name": "migrate", "image": MIGRATE}],
-        )
+        frontend = {"name": "frontend", "image": FRONTEND, "ports": [{"containerPort": 80}]}
+        state.add_deployment(ns, "frontend", [frontend], replicas=3)
+        checkout = {"name": "checkout", "image": CHECKOUT_GOOD, "ports": port}
+        state.add_deployment(ns, "checkout", [checkout], replicas=3)
+        payments = [
+            {"name": "payments", "image": PAYMENTS, "ports": port},
+            {"name": "envoy", "image": ENVOY},
+        ]
+        migrate = {"name": "migrate", "image": MIGRATE}
+        state.add_deployment(ns, "payments", payments, replicas=2, init_containers=[migrate])
         state.advance_to(now - 6 * MINUTE)
-        bad = {
-            "spec": {
-                "template": {"spec": {"containers": [{"name": "checkout", "image": CHECKOUT_BAD}]}}
-            }
-        }
-        state.patch_deployment("shop", "checkout", patch.STRATEGIC, bad)
+        upgrade = {"name": "checkout", "image": CHECKOUT_BAD}
+        bad = {"spec": {"template": {"spec": {"containers": [upgrade]}}}}
+        state.patch_deployment(ns, "checkout", patch.STRATEGIC, bad)
         state.advance_to(now)
         return state
 
@@ -118,6 +113,7 @@ class Shop:
 class Flood:
     """One pod (`bench/flood`) that logs numbered lines at `rate` lines/s from "now" on."""
 
+    namespace: str = "bench"
     rate: int = 100_000
     total: int | None = None
     """Stop logging after this many lines (the container keeps running)."""
@@ -131,8 +127,8 @@ class Flood:
         state.images[FLOOD] = Behaviour(
             workloads.flood(self.rate, self.total, max(0, self.width - 11))
         )
-        state.add_namespace("bench")
-        state.add_deployment("bench", "flood", [{"name": "flood", "image": FLOOD}])
+        state.add_namespace(self.namespace)
+        state.add_deployment(self.namespace, "flood", [{"name": "flood", "image": FLOOD}])
         return state
 
 

@@ -53,6 +53,7 @@ class Simulator:
                     f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}"
                 )
             scenario = SCENARIOS[scenario]
+        self.scenario = scenario
         self.clock = clock or SystemClock()
         self.token = token
         self.state = scenario.build(self.clock.now())
@@ -107,9 +108,11 @@ class Simulator:
         self.state.advance_to(self.clock.advance(seconds))
 
     def write_kubeconfig(
-        self, path: str | Path, context: str = "warroom-sim", namespace: str = "shop"
+        self, path: str | Path, context: str = "warroom-sim", namespace: str | None = None
     ) -> Path:
-        return write_kubeconfig(path, kubeconfig(self.url, self.token, context, namespace))
+        """A kubeconfig for this server; the namespace defaults to the scenario's."""
+        config = kubeconfig(self.url, self.token, context, namespace or self.scenario.namespace)
+        return write_kubeconfig(path, config)
 
     def stop(self) -> None:
         """End open streams, stop serving, and wait for the threads."""

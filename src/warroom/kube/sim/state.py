@@ -97,10 +97,10 @@ class ClusterState:
         """Seconds (real time) between BOOKMARK events on watches that allow them."""
         self.backoff_cap = 300 * SECOND
         """The kubelet's crash-loop back-off ceiling."""
-        self.watch_drops = 0
-        self.watch_stalls = 0
-        self.log_cuts = 0
+        self.watch_drops = self.watch_stalls = self.log_cuts = 0
+        """Fault epochs: each open stream acts when one moves past the value it started with."""
         self.closed = False
+        """Set when the server stops: every open stream ends."""
         self._rng = random.Random(seed)
         self._nodes = [Node(f"worker-{i + 1}", f"10.0.1.{11 + i}", i + 1) for i in range(nodes)]
         self._next_ip = {node.name: 2 for node in self._nodes}
@@ -240,16 +240,12 @@ class ClusterState:
             try:
                 patched = patches.apply(content_type, doc, body)
             except patches.PatchError as error:
-                raise ApiError(
-                    422 if content_type != patches.JSON_PATCH else 400, str(error)
-                ) from None
+                raise ApiError(422, str(error)) from None
             if not isinstance(patched, dict) or not isinstance(patched.get("metadata"), dict):
                 raise invalid("Deployment", "apps", name, "metadata", "Required value")
             meta = patched["metadata"]
-            if (
-                meta.get("resourceVersion", doc["metadata"]["resourceVersion"])
-                != (doc["metadata"]["resourceVersion"])
-            ):
+            current_rv = doc["metadata"]["resourceVersion"]
+            if meta.get("resourceVersion", current_rv) != current_rv:
                 raise conflict("deployments", "apps", name)
             spec = patched.get("spec")
             self._validate(doc, spec)

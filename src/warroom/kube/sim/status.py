@@ -95,5 +95,14 @@ def forbidden(
     )
 
 
-UNAUTHORIZED = ApiError(401, "Unauthorized")
-NO_ROUTE = ApiError(404, "the server could not find the requested resource", {})
+def unauthorized() -> ApiError:
+    return ApiError(401, "Unauthorized")
+
+
+def no_route() -> ApiError:
+    """A path the server does not serve at all."""
+    return ApiError(404, "the server could not find the requested resource", {})
+
+
+def not_allowed() -> ApiError:
+    return ApiError(405, "the server does not allow this method on the requested resource")
