@@ -37,6 +37,10 @@ class Simulator:
 
     With a `ManualClock` nothing moves until `advance()`; otherwise a ticker follows the wall
     clock. `state` is the live cluster, with its fault hooks, for tests to poke.
+
+    With a `token`, requests without `Authorization: Bearer <token>` get 401. The python client
+    sends it over plain HTTP; kubectl does not (it only sends credentials over TLS), so run
+    without a token for kubectl.
     """
 
     def __init__(

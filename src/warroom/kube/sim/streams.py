@@ -84,21 +84,22 @@ async def watch(state: ClusterState, request: WatchRequest) -> AsyncIterator[byt
             yield b"".join(_event("ADDED", request.render(obj)) for obj in initial)
         while True:
             changed.clear()
+            expired: Expired | None = None
             with state.lock:
                 if state.closed:
                     return
                 if state.watch_drops != drops:
                     raise ConnectionDropped
-                if state.watch_stalls != stalls:
-                    events = None
-                else:
+                events = None
+                if state.watch_stalls == stalls:
                     try:
                         events = state.store.events_since(cursor)
+                        cursor = state.store.rv
                     except Expired as error:
-                        expired = ApiError(410, str(error)).status()
-                        yield _event("ERROR", expired)
-                        return
-                    cursor = state.store.rv
+                        expired = error
+            if expired is not None:
+                yield _event("ERROR", ApiError(410, str(expired)).status())
+                return
             if events is None:
                 await wait(changed, 1.0)
                 continue
