@@ -1,7 +1,251 @@
-"""`serve`, `token` and `sync`: the shared API and offline-first sync (filled in by issue 5)."""
+"""`serve`, `token` and `sync`: the shared API and offline-first sync.
+
+fastapi, uvicorn, psycopg and httpx are imported inside the commands, so that `warroom note`
+does not pay for them.
+"""
 
 from __future__ import annotations
 
-import click
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
-COMMANDS: list[click.Command] = []
+import click
+import platformdirs
+
+from warroom.cli.context import Ctx, Failure, pass_ctx
+from warroom.config import APP
+
+if TYPE_CHECKING:
+    from warroom.sync.engine import Syncer
+    from warroom.sync.server.backend import Backend
+
+T = TypeVar("T")
+
+
+class _ServerSide:
+    """For commands run where the server's database is: the CLI-wide `--db` and `--as` name the
+    local event log and the actor, which they do not use (`--db` names the server's database)."""
+
+    _params: list[click.Parameter]
+
+    @property
+    def params(self) -> list[click.Parameter]:
+        return self._params
+
+    @params.setter
+    def params(self, value: list[click.Parameter]) -> None:
+        self._params = [p for p in value if p.expose_value]
+
+
+class ServerCommand(_ServerSide, click.Command):
+    pass
+
+
+class ServerGroup(_ServerSide, click.Group):
+    pass
+
+
+def database_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--database-url",
+        envvar="WARROOM_DATABASE_URL",
+        metavar="URL",
+        help="PostgreSQL database (postgresql://...), which several servers can share"
+        " (env WARROOM_DATABASE_URL).",
+    )(command)
+    return click.option(
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="WARROOM_SERVER_DB",
+        help="The server's SQLite file (env WARROOM_SERVER_DB; default: server.db in your data"
+        " dir).",
+    )(command)
+
+
+def _backend(db: Path | None, database_url: str | None) -> Backend:
+    from warroom.sync.server.app import open_backend
+
+    if db and database_url:
+        raise click.UsageError("give --db or --database-url, not both")
+    path = db or Path(platformdirs.user_data_dir(APP)) / "server.db"
+    return open_backend(str(path), database_url)
+
+
+def _with_backend(
+    db: Path | None, database_url: str | None, action: Callable[[Backend], Awaitable[T]]
+) -> T:
+    """Open the server's database, do one thing, close it; errors as one line."""
+    from warroom.sync.server.auth import TokenError
+    from warroom.sync.server.backend import Unavailable
+
+    backend = _backend(db, database_url)
+
+    async def run() -> T:
+        await backend.open()
+        try:
+            return await action(backend)
+        finally:
+            await backend.close()
+
+    try:
+        return asyncio.run(run())
+    except (TokenError, Unavailable) as exc:
+        raise Failure(str(exc)) from None
+
+
+@click.command(cls=ServerCommand)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535))
+@database_options
+@click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False), help="TLS chain.")
+@click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS key.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="warning",
+    show_default=True,
+)
+def serve(
+    host: str,
+    port: int,
+    db: Path | None,
+    database_url: str | None,
+    ssl_certfile: str | None,
+    ssl_keyfile: str | None,
+    log_level: str,
+) -> None:
+    """Run the shared sync API (HTTPS with --ssl-certfile and --ssl-keyfile)."""
+    import uvicorn
+
+    from warroom.sync.protocol import API
+    from warroom.sync.server.app import create_app
+
+    if bool(ssl_certfile) != bool(ssl_keyfile):
+        raise click.UsageError("TLS needs both --ssl-certfile and --ssl-keyfile")
+    _with_backend(db, database_url, _noop)  # a bad path or URL: one line now, not a traceback
+    app = create_app(_backend(db, database_url))
+    scheme = "https" if ssl_certfile else "http"
+    store = "PostgreSQL" if database_url else str(db or "server.db in your data dir")
+    click.echo(f"warroom sync API on {scheme}://{host}:{port}{API} ({store})", err=True)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        log_level=log_level,
+        server_header=False,
+        timeout_graceful_shutdown=2,  # long-polls would otherwise hold a shutdown up
+    )
+
+
+async def _noop(_backend: Backend) -> None:
+    return None
+
+
+@click.group(cls=ServerGroup)
+def token() -> None:
+    """Create, list and revoke the server's bearer tokens (where its database is)."""
+
+
+@token.command()
+@click.argument("name")
+@database_options
+def create(name: str, db: Path | None, database_url: str | None) -> None:
+    """Create a token for NAME (a person or a laptop); prints it once, on the last line."""
+    made, secret = _with_backend(db, database_url, lambda backend: backend.create_token(name))
+    click.echo(f"token {made.id} for {name!r}; it is shown only now, keep it secret:")
+    click.echo(secret)
+
+
+@token.command("list")
+@database_options
+def list_(db: Path | None, database_url: str | None) -> None:
+    """List the tokens: id, name, the device each serves, created, revoked."""
+    tokens = _with_backend(db, database_url, lambda backend: backend.tokens())
+    if not tokens:
+        click.echo("no tokens yet: `warroom token create NAME`", err=True)
+        return
+    click.echo(f"{'ID':<9} {'NAME':<20} {'DEVICE':<27} {'CREATED':<17} REVOKED")
+    for t in tokens:
+        click.echo(
+            f"{t.id:<9} {t.name[:20]:<20} {t.device_id or '-':<27} {_when(t.created_at):<17}"
+            f" {_when(t.revoked_at) if t.revoked_at else '-'}"
+        )
+
+
+@token.command()
+@click.argument("ref", metavar="ID_OR_NAME")
+@database_options
+def revoke(ref: str, db: Path | None, database_url: str | None) -> None:
+    """Revoke a live token: it is refused from the next request on."""
+    revoked = _with_backend(db, database_url, lambda backend: backend.revoke_token(ref))
+    if not revoked:
+        raise Failure(f"no live token has the id or name {ref!r} (see `warroom token list`)")
+    for t in revoked:
+        click.echo(f"revoked token {t.id} ({t.name})")
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+@click.command()
+@click.option("--once", "mode", flag_value="once", default=True, help="Sync and exit (default).")
+@click.option("--watch", "mode", flag_value="watch", help="Keep syncing; print status changes.")
+@pass_ctx
+def sync(ctx: Ctx, mode: str) -> None:
+    """Push local events to the shared server and pull everyone else's.
+
+    Exits 0 when in sync; otherwise 1, with the reason. The server and token come from
+    WARROOM_SERVER and WARROOM_TOKEN, or `server` and `token` in the config file.
+    """
+    syncer = _syncer(ctx)
+    if mode == "watch":
+        asyncio.run(_watch(syncer, ctx))
+        return
+    status = asyncio.run(syncer.sync_once())
+    if not status.in_sync:
+        pending = f"; {status.pending} events not pushed" if status.pending else ""
+        raise Failure(f"not in sync with {syncer.server}: {status.reason}{pending}")
+    click.echo(
+        f"in sync with {syncer.server}: pushed {status.pushed}, pulled {status.pulled} events"
+    )
+
+
+def _syncer(ctx: Ctx) -> Syncer:
+    from warroom.sync.engine import Syncer
+
+    settings = ctx.settings
+    if not settings.server:
+        raise Failure("no server: set WARROOM_SERVER or `server` in the config file")
+    if not settings.token:
+        raise Failure(
+            "no token: set WARROOM_TOKEN or `token` in the config file"
+            " (the server's admin makes one with `warroom token create NAME`)"
+        )
+    return Syncer(ctx.log, settings.server, settings.token)
+
+
+async def _watch(syncer: Syncer, ctx: Ctx) -> None:
+    """Sync until interrupted, printing the header's sync state whenever it changes."""
+    tz = ctx.settings.tz
+
+    async def report() -> None:
+        shown = ""
+        while True:
+            label = syncer.status().label(tz)
+            if label != shown:
+                click.echo(f"{ctx.now().astimezone(tz):%H:%M:%S} {label}", err=True)
+                shown = label
+            await asyncio.sleep(0.5)
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(syncer.run())
+        group.create_task(report())
+
+
+COMMANDS: list[click.Command] = [serve, token, sync]

@@ -1,0 +1,107 @@
+"""The sync protocol's wire models, shared by the server (OpenAPI spec) and the client.
+
+Version 1 lives under `/v1`. Every request model refuses unknown fields, so a typo or a field
+from a newer protocol is a 422 instead of something silently dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from warroom.core.events import Event
+
+API = "/v1"
+MAX_BATCH = 500
+MAX_PULL = 1000
+MAX_WAIT = 60.0
+
+DeviceId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# Generated from the core envelope's own annotations so that the two can never drift apart;
+# core keeps `Event` a NamedTuple (cheap for 100k local rows), which JSON Schema would show as
+# an array.
+WireEvent: type[BaseModel] = create_model(
+    "WireEvent",
+    __config__=ConfigDict(extra="forbid"),
+    __doc__="One event, as `warroom.core.events.Event` holds it.",
+    **{name: (hint, ...) for name, hint in get_type_hints(Event, include_extras=True).items()},
+)
+
+
+def to_wire(event: Event) -> dict[str, Any]:
+    return event._asdict()
+
+
+def from_wire(model: BaseModel) -> Event:
+    return Event(**model.__dict__)
+
+
+class PushRequest(Strict):
+    """A batch of events made on (or imported by) the pushing device."""
+
+    device_id: DeviceId = Field(description="The pushing device; a token serves one device.")
+    events: list[WireEvent] = Field(max_length=MAX_BATCH)  # type: ignore[valid-type]
+
+
+class Outcome(StrEnum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+class PushResult(BaseModel):
+    id: str
+    status: Outcome
+    seq: int | None = Field(None, description="The server sequence of a stored event.")
+    reason: str | None = Field(None, description="Why an event was rejected.")
+
+    @property
+    def acknowledged(self) -> bool:
+        """The server holds this event: the client may drop it from its outbox."""
+        return self.status is not Outcome.REJECTED
+
+
+class Timed(BaseModel):
+    server_time: datetime = Field(description="The server's clock when it answered.")
+
+
+class PushResponse(Timed):
+    results: list[PushResult]
+    head: int = Field(description="The highest sequence the server had assigned.")
+
+
+class Sequenced(BaseModel):
+    seq: int
+    event: WireEvent  # type: ignore[valid-type]
+
+
+class PullResponse(Timed):
+    server_id: str = Field(description="Names the database: a cursor is only valid for it.")
+    events: list[Sequenced]
+    next: int = Field(description="The cursor to pull after next time.")
+    head: int = Field(description="The highest sequence the server had assigned.")
+
+
+class Health(Timed):
+    status: str = "ok"
+    version: str
+
+
+class Problem(BaseModel):
+    """Every error: a one-line reason, and pydantic's errors for a 422."""
+
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,182 @@
+"""The shared API: push a batch of events, pull what others pushed (long-poll), and a health check.
+
+Every error answers `{"detail": "<one line>"}`: 400 malformed JSON, 401 no or bad token, 403 a
+device the token does not serve, 413 a body or batch too large, 422 an invalid request (nothing
+of it is written), 503 the database is unavailable (retry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from warroom import __version__
+from warroom.core.events import PayloadError, parse_payload
+from warroom.core.hlc import wall_ms_now
+from warroom.sync.protocol import (
+    API,
+    MAX_BATCH,
+    MAX_PULL,
+    MAX_WAIT,
+    Health,
+    Problem,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    Sequenced,
+    from_wire,
+    now,
+    to_wire,
+)
+from warroom.sync.server.auth import DeviceRefused, Token
+from warroom.sync.server.backend import Backend, Unavailable
+
+MAX_BODY = 16 * 1024 * 1024
+"""Bytes per request: room for a full batch of the largest events the client makes."""
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "description": text}
+    for code, text in {
+        400: "Malformed JSON",
+        401: "No token, or a bad or revoked one",
+        413: "Body or batch too large",
+        422: "Invalid request; nothing was written",
+        503: "Database unavailable; retry",
+    }.items()
+}
+
+bearer = HTTPBearer(auto_error=False, description="A token from `warroom token create`.")
+router = APIRouter(prefix=API)
+
+
+def backend_of(request: Request) -> Backend:
+    return request.app.state.backend
+
+
+async def authenticated(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Token:
+    if credentials is None:
+        raise HTTPException(401, "missing bearer token", {"WWW-Authenticate": "Bearer"})
+    token = await backend_of(request).authenticate(credentials.credentials)
+    if token is None:
+        raise HTTPException(401, "invalid or revoked token", {"WWW-Authenticate": "Bearer"})
+    return token
+
+
+@router.get("/health")
+async def health() -> Health:
+    """Liveness, version and server time; needs no token."""
+    return Health(server_time=now(), version=__version__)
+
+
+@router.post("/events", responses={**ERRORS, 403: {"model": Problem}})
+async def push(
+    body: PushRequest, request: Request, token: Annotated[Token, Depends(authenticated)]
+) -> PushResponse:
+    """Store a batch; idempotent by event id. One result per event, in order."""
+    events = [from_wire(wire) for wire in body.events]
+    for i, event in enumerate(events):
+        try:
+            parse_payload(event.kind, event.payload)
+        except PayloadError as exc:
+            raise HTTPException(422, f"events[{i}]: {exc}") from None
+    try:
+        results, head = await backend_of(request).push(token, body.device_id, events, wall_ms_now())
+    except DeviceRefused as exc:
+        raise HTTPException(403, str(exc)) from None
+    return PushResponse(results=results, head=head, server_time=now())
+
+
+@router.get("/events", responses=ERRORS)
+async def pull(
+    request: Request,
+    token: Annotated[Token, Depends(authenticated)],
+    after: Annotated[int, Query(ge=0, description="The cursor: the last sequence seen.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PULL)] = MAX_PULL,
+    wait: Annotated[
+        float, Query(ge=0, le=MAX_WAIT, description="Seconds to wait for news (long-poll).")
+    ] = 0,
+) -> PullResponse:
+    """Events after the cursor in sequence order; waits up to `wait` seconds if there are none."""
+    backend = backend_of(request)
+    events, head = await backend.pull(after, limit)
+    if not events and wait > 0:
+        await backend.notifier.wait_past(after, wait)
+        events, head = await backend.pull(after, limit)
+    return PullResponse(
+        server_id=backend.server_id,
+        events=[Sequenced(seq=seq, event=to_wire(event)) for seq, event in events],
+        next=events[-1][0] if events else after,
+        head=head,
+        server_time=now(),
+    )
+
+
+def _problem(status: int, detail: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"detail": detail, **extra}, status_code=status)
+
+
+async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
+    """One line for people, the list for programs; malformed JSON and big batches apart."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    first = errors[0]
+    if first["type"] == "json_invalid":
+        return _problem(400, f"malformed JSON: {exc.errors()[0].get('ctx', {}).get('error', '')}")
+    if first["type"] == "too_long" and first["loc"] == ["body", "events"]:
+        return _problem(413, f"at most {MAX_BATCH} events per push")
+    where = ".".join(str(p) for p in first["loc"])
+    return _problem(422, f"{where}: {first['msg']}", errors=errors)
+
+
+async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    response = _problem(503, str(exc))
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+def create_app(backend: Backend, *, max_body: int = MAX_BODY) -> FastAPI:
+    """The ASGI app over a backend, which it opens on start-up and closes on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await backend.open()
+        try:
+            yield
+        finally:
+            await backend.close()
+
+    app = FastAPI(
+        title="warroom sync API",
+        version=__version__,
+        lifespan=lifespan,
+        max_body_size=max_body,
+        openapi_url=f"{API}/openapi.json",
+        docs_url=f"{API}/docs",
+        redoc_url=None,
+    )
+    app.state.backend = backend
+    app.include_router(router)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(Unavailable, _unavailable)
+    return app
+
+
+def open_backend(db: str | None = None, database_url: str | None = None) -> Backend:
+    """The backend for `--database-url` (PostgreSQL) or else the SQLite file `db`."""
+    if database_url:
+        from warroom.sync.server.postgres_backend import PostgresBackend
+
+        return PostgresBackend(database_url)
+    from warroom.sync.server.sqlite_backend import SqliteBackend
+
+    assert db is not None
+    return SqliteBackend(db)

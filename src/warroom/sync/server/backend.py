@@ -1,0 +1,149 @@
+"""What a storage backend does for the server, and the push rules both backends share."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+
+from warroom.core.events import Event
+from warroom.core.hlc import Stamp
+from warroom.sync.protocol import Outcome, PushResult
+from warroom.sync.server.auth import DeviceRefused, Token
+
+MAX_SKEW_MS = 5 * 60_000
+
+
+class Unavailable(Exception):
+    """The database cannot be reached or is busy; the request may be retried (503)."""
+
+
+class Notifier:
+    """The highest committed sequence this process knows of; long-polls wait for it to grow.
+
+    Each backend advances it after its own commits, PostgreSQL also on other instances'
+    NOTIFY. A waiter compares against the head instead of waiting for a signal, so a commit
+    that lands between its query and its wait is never missed.
+    """
+
+    def __init__(self, head: int = 0) -> None:
+        self.head = head
+        self._changed = asyncio.Event()
+
+    def advance(self, head: int) -> None:
+        if head > self.head:
+            self.head = head
+            self._changed.set()
+            self._changed = asyncio.Event()
+
+    async def wait_past(self, cursor: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.head <= cursor:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                return
+
+
+class Backend(ABC):
+    """The server's storage. Pushes assign a gap-free sequence in commit order."""
+
+    server_id: str
+    notifier: Notifier
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect and create the schema if it is missing."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def authenticate(self, secret: str) -> Token | None:
+        """The live token with this secret, or None."""
+
+    @abstractmethod
+    async def push(
+        self, token: Token, device_id: str, events: list[Event], now_ms: int
+    ) -> tuple[list[PushResult], int]:
+        """Store what is new in one transaction; the results (in order) and the head."""
+
+    @abstractmethod
+    async def pull(self, after: int, limit: int) -> tuple[list[tuple[int, Event]], int]:
+        """Events with a sequence above `after`, in order, and the head."""
+
+    @abstractmethod
+    async def create_token(self, name: str) -> tuple[Token, str]:
+        """A new token and its secret, which is not stored and so is shown only now."""
+
+    @abstractmethod
+    async def tokens(self) -> list[Token]: ...
+
+    @abstractmethod
+    async def revoke_token(self, ref: str) -> list[Token]:
+        """Revoke the live token with this id or name; the tokens revoked."""
+
+
+def check_device(token: Token, bound: str | None, device_id: str, holder: str | None) -> bool:
+    """Whether the token must be bound to `device_id` now; raises DeviceRefused if it may not.
+
+    `bound` is the token's device as read inside the write transaction, `holder` the id of the
+    live token already bound to `device_id`, if any.
+    """
+    if bound is not None and bound != device_id:
+        raise DeviceRefused(f"this token pushes for device {bound}, not {device_id}")
+    if holder is not None and holder != token.id:
+        raise DeviceRefused(f"device {device_id} pushes with another token")
+    return bound is None
+
+
+def judge(
+    events: list[Event],
+    *,
+    token: Token,
+    stored: dict[str, Event],
+    owners: dict[str, str],
+    now_ms: int,
+    max_skew_ms: int = MAX_SKEW_MS,
+) -> list[PushResult | None]:
+    """Per event: None to store it, or the result that says why not.
+
+    - an id the server holds is a duplicate if the event is the same, else rejected;
+    - an event of a device bound to another live token is rejected: that device pushes its own
+      events (events of devices no token serves, e.g. from an imported export, are relayed);
+    - a clock stamp more than `max_skew_ms` ahead of the server's clock is rejected, since it
+      would drag every replica's clock forward; it is accepted once the clocks agree.
+    """
+    verdicts: list[PushResult | None] = []
+    seen: dict[str, Event] = {}
+    for event in events:
+        earlier = stored.get(event.id) or seen.get(event.id)
+        owner = owners.get(event.device_id)
+        ahead_ms = Stamp.parse(event.hlc).wall_ms - now_ms
+        if earlier is not None:
+            verdicts.append(
+                PushResult(id=event.id, status=Outcome.DUPLICATE)
+                if earlier == event
+                else _rejected(event, "the server holds a different event with this id")
+            )
+        elif owner is not None and owner != token.id:
+            verdicts.append(_rejected(event, f"device {event.device_id} pushes its own events"))
+        elif ahead_ms > max_skew_ms:
+            verdicts.append(
+                _rejected(
+                    event,
+                    f"clock skew: stamped {ahead_ms / 60_000:.1f} min ahead of the server's"
+                    f" clock (at most {max_skew_ms / 60_000:g}); check this machine's clock",
+                )
+            )
+        else:
+            seen[event.id] = event
+            verdicts.append(None)
+    return verdicts
+
+
+def _rejected(event: Event, reason: str) -> PushResult:
+    return PushResult(id=event.id, status=Outcome.REJECTED, reason=reason)

@@ -1,0 +1,251 @@
+"""The PostgreSQL backend: several server instances on one database, for a team that needs more
+than one machine.
+
+Sequences are gap-free and in commit order thanks to a one-row counter. Every push first locks
+that row (`SELECT ... FOR UPDATE`), numbers its new events from it, stores the new value and
+commits; a concurrent push, on this instance or another, waits on the row lock until then. So
+numbers are handed out in commit order and a rollback hands its numbers back: a reader that has
+seen sequence N has seen every sequence below N. A PostgreSQL SEQUENCE gives neither guarantee
+(a transaction holding 7 may commit after one holding 8, so a reader at 8 would skip 7 for good,
+and rolled-back numbers leave holes). The row lock beats a transaction-level advisory lock only
+in that the row also keeps the head, so nobody needs `max(seq)`. Pushes are thereby serialised
+across instances, which costs little: storing 500 events takes a few milliseconds.
+
+Each instance keeps three connections: a writer (pushes, token changes), a reader (pulls, token
+checks) and a listener. A commit sends `NOTIFY` with the new head, which wakes the long-polls of
+every instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from warroom.core.events import Event
+from warroom.sync.protocol import Outcome, PushResult
+from warroom.sync.server.auth import Token, TokenError, digest, new_secret, new_token_id
+from warroom.sync.server.backend import Backend, Notifier, Unavailable, check_device, judge
+
+CHANNEL = "warroom_events"
+SCHEMA_LOCK = 0x77617272  # an advisory lock id: instances starting together create tables once
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq bigint PRIMARY KEY,
+    id text NOT NULL UNIQUE,
+    incident_id text NOT NULL,
+    device_id text NOT NULL,
+    hlc text NOT NULL,
+    actor text NOT NULL,
+    kind text NOT NULL,
+    payload jsonb NOT NULL,
+    token_id text NOT NULL,
+    received_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counter (
+    id int PRIMARY KEY CHECK (id = 1),
+    seq bigint NOT NULL
+);
+INSERT INTO counter (id, seq) VALUES (1, 0) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS tokens (
+    id text PRIMARY KEY,
+    name text NOT NULL,
+    hash text NOT NULL UNIQUE,
+    device_id text,
+    created_at timestamptz NOT NULL,
+    revoked_at timestamptz
+);
+CREATE UNIQUE INDEX IF NOT EXISTS tokens_live_name ON tokens (name) WHERE revoked_at IS NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS tokens_live_device ON tokens (device_id)
+    WHERE revoked_at IS NULL;
+CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL);
+"""
+EVENT_COLUMNS = "id, incident_id, device_id, hlc, actor, kind, payload"
+TOKEN_COLUMNS = "id, name, device_id, created_at, revoked_at"
+
+
+def _token(row: tuple) -> Token:
+    return Token(*row)
+
+
+class _Link:
+    """One connection, used by one task at a time, reopened after it breaks."""
+
+    def __init__(self, url: str, *, autocommit: bool) -> None:
+        self.url = url
+        self.autocommit = autocommit
+        self._conn: psycopg.AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def use(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        async with self._lock:
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = await psycopg.AsyncConnection.connect(
+                        self.url, autocommit=self.autocommit
+                    )
+                yield self._conn
+            except psycopg.OperationalError as exc:
+                raise Unavailable(f"database unavailable: {exc}".strip()) from None
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+
+
+class PostgresBackend(Backend):
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._writer = _Link(url, autocommit=False)
+        self._reader = _Link(url, autocommit=True)
+        self._listener: asyncio.Task[None] | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        async with self._writer.use() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            await conn.execute(SCHEMA)
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('server_id', %s) ON CONFLICT DO NOTHING",
+                (secrets.token_hex(8),),
+            )
+            cur = await conn.execute("SELECT value FROM meta WHERE key = 'server_id'")
+            self.server_id = (await cur.fetchone())[0]
+        self.notifier = Notifier(await self._head())
+        listening = asyncio.Event()
+        self._listener = asyncio.create_task(self._listen(listening))
+        await listening.wait()
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._listener
+        await self._writer.close()
+        await self._reader.close()
+
+    async def _head(self) -> int:
+        async with self._reader.use() as conn:
+            cur = await conn.execute("SELECT seq FROM counter WHERE id = 1")
+            return (await cur.fetchone())[0]
+
+    async def _listen(self, listening: asyncio.Event) -> None:
+        """Follow other instances' commits; after a lost connection, catch up from the head."""
+        delay = 0.1
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+                async with conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    self.notifier.advance(await self._head())
+                    listening.set()
+                    delay = 0.1
+                    async for note in conn.notifies():
+                        self.notifier.advance(int(note.payload))
+            except (psycopg.OperationalError, Unavailable):
+                listening.set()  # serve anyway; long-polls then wake on this instance's pushes
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    # -- events -----------------------------------------------------------------------------
+
+    async def push(
+        self, token: Token, device_id: str, events: list[Event], now_ms: int
+    ) -> tuple[list[PushResult], int]:
+        received = datetime.now(UTC)
+        async with self._writer.use() as conn, conn.transaction():
+            cur = conn.cursor()
+            await cur.execute("SELECT seq FROM counter WHERE id = 1 FOR UPDATE")
+            head = (await cur.fetchone())[0]
+            await cur.execute("SELECT device_id FROM tokens WHERE id = %s", (token.id,))
+            bound = (await cur.fetchone())[0]
+            await cur.execute(
+                "SELECT id FROM tokens WHERE device_id = %s AND revoked_at IS NULL", (device_id,)
+            )
+            holder = await cur.fetchone()
+            if check_device(token, bound, device_id, holder and holder[0]):
+                await cur.execute(
+                    "UPDATE tokens SET device_id = %s WHERE id = %s", (device_id, token.id)
+                )
+            await cur.execute(
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE id = ANY(%s)", ([e.id for e in events],)
+            )
+            stored = {row[0]: Event(*row) for row in await cur.fetchall()}
+            await cur.execute(
+                "SELECT device_id, id FROM tokens WHERE revoked_at IS NULL AND device_id = ANY(%s)",
+                (list({e.device_id for e in events}),),
+            )
+            owners = dict(await cur.fetchall())
+            verdicts = judge(events, token=token, stored=stored, owners=owners, now_ms=now_ms)
+            results, rows = [], []
+            for event, verdict in zip(events, verdicts, strict=True):
+                if verdict is None:
+                    head += 1
+                    rows.append((head, *event[:6], Jsonb(event.payload)))
+                    verdict = PushResult(id=event.id, status=Outcome.STORED, seq=head)
+                results.append(verdict)
+            if rows:
+                copy_sql = f"COPY events (seq, {EVENT_COLUMNS}, token_id, received_at) FROM STDIN"
+                async with cur.copy(copy_sql) as copy:
+                    for row in rows:
+                        await copy.write_row((*row, token.id, received))
+                await cur.execute("UPDATE counter SET seq = %s WHERE id = 1", (head,))
+                await cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(head)))
+        self.notifier.advance(head)
+        return results, head
+
+    async def pull(self, after: int, limit: int) -> tuple[list[tuple[int, Event]], int]:
+        async with self._reader.use() as conn:
+            cur = await conn.execute(
+                f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE seq > %s ORDER BY seq LIMIT %s",
+                (after, limit),
+            )
+            rows = await cur.fetchall()
+            cur = await conn.execute("SELECT seq FROM counter WHERE id = 1")
+            head = (await cur.fetchone())[0]
+        return [(row[0], Event(*row[1:])) for row in rows], head
+
+    # -- tokens -----------------------------------------------------------------------------
+
+    async def authenticate(self, secret: str) -> Token | None:
+        async with self._reader.use() as conn:
+            cur = await conn.execute(
+                f"SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = %s AND revoked_at IS NULL",
+                (digest(secret),),
+            )
+            row = await cur.fetchone()
+        return _token(row) if row else None
+
+    async def create_token(self, name: str) -> tuple[Token, str]:
+        secret = new_secret()
+        token = Token(new_token_id(), name, None, datetime.now(UTC))
+        try:
+            async with self._writer.use() as conn, conn.transaction():
+                await conn.execute(
+                    "INSERT INTO tokens (id, name, hash, created_at) VALUES (%s, %s, %s, %s)",
+                    (token.id, name, digest(secret), token.created_at),
+                )
+        except psycopg.errors.UniqueViolation:
+            raise TokenError(f"a live token is already named {name!r}; revoke it first") from None
+        return token, secret
+
+    async def tokens(self) -> list[Token]:
+        async with self._reader.use() as conn:
+            cur = await conn.execute(f"SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_at")
+            return [_token(row) for row in await cur.fetchall()]
+
+    async def revoke_token(self, ref: str) -> list[Token]:
+        async with self._writer.use() as conn, conn.transaction():
+            cur = await conn.execute(
+                "UPDATE tokens SET revoked_at = now() WHERE revoked_at IS NULL"
+                f" AND (id = %s OR name = %s) RETURNING {TOKEN_COLUMNS}",
+                (ref, ref),
+            )
+            return [_token(row) for row in await cur.fetchall()]

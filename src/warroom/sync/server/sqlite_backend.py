@@ -1,0 +1,250 @@
+"""The default backend: one SQLite file, one server process.
+
+WAL mode and `synchronous=FULL`: a push is answered only once its transaction is on disk.
+Sequences are gap-free and in commit order because SQLite has a single writer: each push
+takes the write lock (`BEGIN IMMEDIATE`), numbers its new events from the current maximum,
+and commits before the next push can read that maximum. Readers use their own connection and
+see whole commits only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from warroom.core.events import Event
+from warroom.sync.protocol import Outcome, PushResult
+from warroom.sync.server.auth import Token, TokenError, digest, new_secret, new_token_id
+from warroom.sync.server.backend import Backend, Notifier, Unavailable, check_device, judge
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    incident_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    hlc TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    token_id TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    device_id TEXT,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS tokens_live_name ON tokens (name) WHERE revoked_at IS NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS tokens_live_device ON tokens (device_id)
+    WHERE revoked_at IS NULL;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+EVENT_COLUMNS = "id, incident_id, device_id, hlc, actor, kind, payload"
+TOKEN_COLUMNS = "id, name, device_id, created_at, revoked_at"
+
+
+def _event(row: tuple) -> Event:
+    return Event(*row[:6], json.loads(row[6]))
+
+
+def _token(row: tuple) -> Token:
+    created, revoked = row[3], row[4]
+    return Token(
+        row[0],
+        row[1],
+        row[2],
+        datetime.fromisoformat(created),
+        datetime.fromisoformat(revoked) if revoked else None,
+    )
+
+
+def _dumps(payload: dict) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+class SqliteBackend(Backend):
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).expanduser()
+        self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=10, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # holds token hashes
+        self._writer = self._connect()
+        self._reader = self._connect()
+        self._writer.executescript(SCHEMA)  # idempotent; executescript commits on its own
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('server_id', ?)",
+                (secrets.token_hex(8),),
+            )
+        self.server_id = self._read("SELECT value FROM meta WHERE key = 'server_id'")[0][0]
+        self.notifier = Notifier(self._head())
+
+    async def open(self) -> None:
+        await asyncio.to_thread(self._open)
+
+    async def close(self) -> None:
+        self._writer.close()
+        self._reader.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            try:
+                self._writer.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise Unavailable(f"database is busy: {exc}") from None
+            try:
+                yield self._writer
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            self._writer.execute("COMMIT")
+
+    def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._read_lock:
+            return self._reader.execute(sql, args).fetchall()
+
+    def _head(self) -> int:
+        return self._read("SELECT coalesce(max(seq), 0) FROM events")[0][0]
+
+    # -- events -----------------------------------------------------------------------------
+
+    async def push(
+        self, token: Token, device_id: str, events: list[Event], now_ms: int
+    ) -> tuple[list[PushResult], int]:
+        results, head = await asyncio.to_thread(self._push, token, device_id, events, now_ms)
+        self.notifier.advance(head)
+        return results, head
+
+    def _push(
+        self, token: Token, device_id: str, events: list[Event], now_ms: int
+    ) -> tuple[list[PushResult], int]:
+        received = datetime.now(UTC).isoformat()
+        with self._transaction() as conn:
+            bound = conn.execute("SELECT device_id FROM tokens WHERE id = ?", (token.id,))
+            holder = conn.execute(
+                "SELECT id FROM tokens WHERE device_id = ? AND revoked_at IS NULL", (device_id,)
+            ).fetchone()
+            if check_device(token, bound.fetchone()[0], device_id, holder and holder[0]):
+                conn.execute("UPDATE tokens SET device_id = ? WHERE id = ?", (device_id, token.id))
+            verdicts = judge(
+                events,
+                token=token,
+                stored=self._stored(conn, [e.id for e in events]),
+                owners=self._owners(conn, {e.device_id for e in events}),
+                now_ms=now_ms,
+            )
+            head = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+            results, rows = [], []
+            for event, verdict in zip(events, verdicts, strict=True):
+                if verdict is None:
+                    head += 1
+                    rows.append((head, *event[:6], _dumps(event.payload), token.id, received))
+                    verdict = PushResult(id=event.id, status=Outcome.STORED, seq=head)
+                results.append(verdict)
+            conn.executemany(
+                f"INSERT INTO events (seq, {EVENT_COLUMNS}, token_id, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        return results, head
+
+    @staticmethod
+    def _stored(conn: sqlite3.Connection, ids: list[str]) -> dict[str, Event]:
+        marks = ",".join("?" * len(ids))
+        rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE id IN ({marks})", ids)
+        return {row[0]: _event(row) for row in rows}
+
+    @staticmethod
+    def _owners(conn: sqlite3.Connection, devices: set[str]) -> dict[str, str]:
+        marks = ",".join("?" * len(devices))
+        rows = conn.execute(
+            f"SELECT device_id, id FROM tokens WHERE revoked_at IS NULL AND device_id IN ({marks})",
+            list(devices),
+        )
+        return dict(rows.fetchall())
+
+    async def pull(self, after: int, limit: int) -> tuple[list[tuple[int, Event]], int]:
+        return await asyncio.to_thread(self._pull, after, limit)
+
+    def _pull(self, after: int, limit: int) -> tuple[list[tuple[int, Event]], int]:
+        with self._read_lock:
+            self._reader.execute("BEGIN")  # one snapshot for the page and the head
+            try:
+                rows = self._reader.execute(
+                    f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (after, limit),
+                ).fetchall()
+                head = self._reader.execute("SELECT coalesce(max(seq), 0) FROM events")
+                head = head.fetchone()[0]
+            finally:
+                self._reader.execute("COMMIT")
+        return [(row[0], _event(row[1:])) for row in rows], head
+
+    # -- tokens -----------------------------------------------------------------------------
+
+    async def authenticate(self, secret: str) -> Token | None:
+        rows = await asyncio.to_thread(
+            self._read,
+            f"SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ? AND revoked_at IS NULL",
+            (digest(secret),),
+        )
+        return _token(rows[0]) if rows else None
+
+    async def create_token(self, name: str) -> tuple[Token, str]:
+        return await asyncio.to_thread(self._create_token, name)
+
+    def _create_token(self, name: str) -> tuple[Token, str]:
+        secret = new_secret()
+        token = Token(new_token_id(), name, None, datetime.now(UTC))
+        try:
+            with self._transaction() as conn:
+                conn.execute(
+                    "INSERT INTO tokens (id, name, hash, created_at) VALUES (?, ?, ?, ?)",
+                    (token.id, name, digest(secret), token.created_at.isoformat()),
+                )
+        except sqlite3.IntegrityError:
+            raise TokenError(f"a live token is already named {name!r}; revoke it first") from None
+        return token, secret
+
+    async def tokens(self) -> list[Token]:
+        rows = await asyncio.to_thread(
+            self._read, f"SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_at"
+        )
+        return [_token(row) for row in rows]
+
+    async def revoke_token(self, ref: str) -> list[Token]:
+        return await asyncio.to_thread(self._revoke_token, ref)
+
+    def _revoke_token(self, ref: str) -> list[Token]:
+        now = datetime.now(UTC).isoformat()
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL"
+                f" AND (id = ? OR name = ?) RETURNING {TOKEN_COLUMNS}",
+                (now, ref, ref),
+            ).fetchall()
+        return [_token(row) for row in rows]
