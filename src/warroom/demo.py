@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from warroom.core.events import Event
+from warroom.core.hlc import Stamp
 from warroom.core.ids import new_id
+from warroom.core.state import IncidentState
 from warroom.store import EventLog
 
 TITLE = "Checkout failing with 503s after deploy"
@@ -112,19 +116,32 @@ def _script(now: datetime) -> list[tuple[int, str, str, dict[str, Any]]]:
     ]
 
 
+def build(now: datetime, incident_id: str, ids: Iterator[str], device: str = "demo") -> list[Event]:
+    """The demo's events, stamped back in time from `now`, each naming what it replaces."""
+    state = IncidentState(incident_id=incident_id)
+    events = []
+    for n, (minutes, actor, kind, payload) in enumerate(_script(now)):
+        wall = int((now - timedelta(minutes=minutes)).timestamp() * 1000)
+        event = Event(
+            next(ids),
+            incident_id,
+            device,
+            Stamp(wall, n).encode(),
+            actor,
+            kind,
+            state.with_replaces(kind, payload),
+        )
+        state.apply(event)
+        events.append(event)
+    return events
+
+
 def seed(path: Path, now: datetime | None = None) -> str:
     """Write the demo incident into a fresh database at `path`; returns its id."""
-    now = now or datetime.now(UTC)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    moment = [0]
-    log = EventLog(path, now_ms=lambda: moment[0])
     incident = new_id()
-    try:
-        for minutes, actor, kind, payload in _script(now):
-            moment[0] = int((now - timedelta(minutes=minutes)).timestamp() * 1000)
-            payload = log.state(incident).with_replaces(kind, payload)
-            log.append(incident, kind, payload, actor)
-    finally:
-        log.close()
+    ids = iter(new_id, None)
+    with EventLog(path) as log:
+        log.insert(build(now or datetime.now(UTC), incident, ids), outbox=True)
     return incident

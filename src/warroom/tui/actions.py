@@ -191,7 +191,7 @@ class Actions(Base):
         self.push_screen(ConfirmDialog("I have command", body, "take command"), answer)
 
     def action_pin(self) -> None:
-        event = self.query_one(Timeline).selected
+        event = self.main.query_one(Timeline).selected
         if event is None or self.state is None:
             return
         pinned = not self.state.is_pinned(event.id)
@@ -310,7 +310,7 @@ class Actions(Base):
                 else:
                     words.append(token)
             self.filter = TimelineFilter(tuple(kinds), actor, " ".join(words))
-            self.query_one(Timeline).follow = True
+            self.main.query_one(Timeline).follow = True
             self.poll(force=True)
 
         self.push_screen(FormDialog("Filter the timeline", [field]), apply)
@@ -336,7 +336,7 @@ class Actions(Base):
         if self.incident_id is None:
             return
         index = self.store.position_at(self.incident_id, at, self.filter)
-        self.call_from_thread(self.query_one(Timeline).go_to, index)
+        self.call_from_thread(self.main.query_one(Timeline).go_to, index)
 
     def action_toggle_tz(self) -> None:
         """Cycle the times shown: configured zone, UTC, this machine's local time."""
@@ -346,7 +346,7 @@ class Actions(Base):
         names = list(zones)
         at = names.index(str(self.tz)) if str(self.tz) in names else -1
         self.tz = zones[names[(at + 1) % len(names)]]
-        self.query_one(Timeline).set_timezone(self.tz)
+        self.main.query_one(Timeline).set_timezone(self.tz)
         self.notify(f"Times in {self.tz}")
         self.tick()
 
@@ -492,6 +492,8 @@ class Actions(Base):
     # -- selection and palette ------------------------------------------------------------------
 
     def on_timeline_selected(self, message: Timeline.Selected) -> None:
+        if not self.screen_stack:
+            return
         event = message.event
         text = Text()
         if event is not None:
@@ -499,7 +501,7 @@ class Actions(Base):
             text.append(f"{one_line(event.actor, 30)} · {event.kind}\n", "#87afd7")
             body = event.payload.get("body") or event.payload.get("text")
             text.append(clean(body) if isinstance(body, str) else summarize(event, 2000))
-        self.query_one("#details").update(text)
+        self.main.query_one("#details").update(text)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -21,6 +21,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from warroom.config import Settings
@@ -121,6 +122,11 @@ class WarroomApp(Actions, App[None]):
 
     # -- layout ---------------------------------------------------------------------------
 
+    @property
+    def main(self) -> Screen:
+        """The console screen, wherever the user is (dialogs stack on top of it)."""
+        return self.screen_stack[0]
+
     def compose(self) -> ComposeResult:
         yield Static("", id="header")
         with Horizontal(id="body"):
@@ -138,14 +144,14 @@ class WarroomApp(Actions, App[None]):
     def on_mount(self) -> None:
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
-        self.query_one("#timeline", Timeline).border_title = "Timeline"
+        self.main.query_one("#timeline", Timeline).border_title = "Timeline"
         self._cluster_placeholder()
         for problem in self.template_problems:
             self.notify(problem, title="Template ignored", severity="warning")
         self._writer.start()
         self.set_interval(POLL_SECONDS, self.poll)
         self.set_interval(1.0, self.tick)
-        self.query_one(Timeline).focus()
+        self.main.query_one(Timeline).focus()
         if self.incident_id is None:
             self.choose_incident()
         else:
@@ -161,8 +167,10 @@ class WarroomApp(Actions, App[None]):
         hint.append("No cluster connected.\n", style="bold")
         hint.append("Start one with `warroom sim`, or run with a kubeconfig\n", style="#8a8a8a")
         hint.append("(--kubeconfig / KUBECONFIG, --context, --namespace).", style="#8a8a8a")
-        self.query_one("#pods", Panel).show(hint)
-        self.query_one("#logs", Panel).show(Text("Select a pod to follow its logs.", "#8a8a8a"))
+        self.main.query_one("#pods", Panel).show(hint)
+        self.main.query_one("#logs", Panel).show(
+            Text("Select a pod to follow its logs.", "#8a8a8a")
+        )
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -185,11 +193,11 @@ class WarroomApp(Actions, App[None]):
         self.post_message(Refreshed(incident_id, head, state, total))
 
     def on_refreshed(self, message: Refreshed) -> None:
-        if message.incident_id != self.incident_id:
+        if message.incident_id != self.incident_id or not self.screen_stack:
             return
         self._head = message.head
         self.state = message.state
-        timeline = self.query_one(Timeline)
+        timeline = self.main.query_one(Timeline)
         timeline.reset(message.total, set(message.state.pinned_ids()))
         title = "Timeline" + (f" · filter: {self._filter_text()}" if self._filtered() else "")
         timeline.border_title = title
@@ -206,16 +214,16 @@ class WarroomApp(Actions, App[None]):
     def tick(self) -> None:
         """Redraw what depends on the time: recomputed from deadlines, never counted down."""
         ctx = self.context()
-        if ctx is None:
+        if ctx is None or not self.screen_stack:
             return
-        self.query_one("#header", Static).update(header_text(ctx))
-        self.query_one("#cadence", Panel).show(cadence_text(ctx))
-        self.query_one("#roles", Panel).show(roles_text(ctx))
+        self.main.query_one("#header", Static).update(header_text(ctx))
+        self.main.query_one("#cadence", Panel).show(cadence_text(ctx))
+        self.main.query_one("#roles", Panel).show(roles_text(ctx))
         self._alarms(ctx)
 
     def _alarms(self, ctx: Context) -> None:
         cad = clock.cadence(ctx.state, ctx.policy, ctx.now)
-        cadence_panel = self.query_one("#cadence", Panel)
+        cadence_panel = self.main.query_one("#cadence", Panel)
         cadence_panel.set_class(cad.level == "amber", "-amber")
         cadence_panel.set_class(cad.level == "overdue", "-overdue")
         if cad.level == "overdue" and cad.due_at != self._rang_for:

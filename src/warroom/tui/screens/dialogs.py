@@ -33,6 +33,8 @@ class Dialog(ModalScreen):
 class ChoiceDialog(Dialog):
     """Pick one of several options; Enter chooses."""
 
+    AUTO_FOCUS = "OptionList"
+
     def __init__(
         self, title: str, options: list[tuple[str, str]], current: str | None = None
     ) -> None:
@@ -47,11 +49,10 @@ class ChoiceDialog(Dialog):
             yield Label("↑↓ choose · Enter select · Esc cancel", classes="dialog-help")
 
     def on_mount(self) -> None:
-        options = self.query_one(OptionList)
         ids = [value for value, _ in self.options]
-        if self.current in ids:
-            options.highlighted = ids.index(self.current)
-        options.focus()
+        self.query_one(OptionList).highlighted = (
+            ids.index(self.current) if self.current in ids else 0
+        )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
@@ -69,6 +70,8 @@ class FormField:
 class FormDialog(Dialog):
     """A few text fields; Enter moves on, Enter on the last one submits."""
 
+    AUTO_FOCUS = "Input"
+
     def __init__(self, title: str, fields: list[FormField], hint: str = "") -> None:
         super().__init__(title)
         self.fields = fields
@@ -82,9 +85,6 @@ class FormDialog(Dialog):
                 yield Input(value=field.value, placeholder=field.placeholder, id=f"f-{field.name}")
             yield Label("", id="form-error", classes="dialog-error")
             yield Label(self.hint or "Enter save · Esc cancel", classes="dialog-help")
-
-    def on_mount(self) -> None:
-        self.query(Input).first().focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         inputs = list(self.query(Input))
@@ -147,7 +147,12 @@ class TextDialog(Dialog):
 class ChecklistDialog(Dialog):
     """Tick items with space; Enter saves the changes (one event per changed item)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "save", "Save")]
+    AUTO_FOCUS = "SelectionList"
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("enter", "save", "Save", priority=True),
+    ]
 
     def __init__(self, title: str, items: list[str], checked: set[str]) -> None:
         super().__init__(title)
@@ -161,9 +166,6 @@ class ChecklistDialog(Dialog):
                 *((Text(item), item, item in self.checked) for item in self.items)
             )
             yield Label("Space tick · Enter save · Esc cancel", classes="dialog-help")
-
-    def on_mount(self) -> None:
-        self.query_one(SelectionList).focus()
 
     def action_save(self) -> None:
         ticked = set(self.query_one(SelectionList).selected)
