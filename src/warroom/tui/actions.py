@@ -350,6 +350,10 @@ class Actions(Base):
         self.notify(f"Times in {self.tz}")
         self.tick()
 
+    def action_toggle_side(self) -> None:
+        """Show or hide the roles/cadence column (collapsed by default on narrow screens)."""
+        self.main.toggle_class("-side")
+
     def action_history(self) -> None:
         if not self._need_state():
             return

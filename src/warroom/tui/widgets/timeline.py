@@ -153,10 +153,12 @@ class Timeline(ScrollView, can_focus=True):
         if highlighted:
             base = Style(bgcolor="#264f78" if self.has_focus else "#3a3a3a")
         mark = "◆ " if event.id in self.pinned else "  "
-        when = self.fmt.hlc(event.hlc)[11:]
-        actor = one_line(event.actor, 10).ljust(10)
-        kind = label(event.kind)[:11].ljust(11)
-        text_width = max(width - (2 + 8 + 1 + 10 + 1 + 11 + 1), 1)
+        narrow = width < 90
+        when = self.fmt.hlc(event.hlc)[11 : 16 if narrow else 19]
+        actor_w, kind_w = (8, 9) if narrow else (10, 11)
+        actor = one_line(event.actor, actor_w).ljust(actor_w)
+        kind = label(event.kind)[:kind_w].ljust(kind_w)
+        text_width = max(width - (2 + len(when) + 1 + actor_w + 1 + kind_w + 1), 1)
         segments = [
             Segment(mark, base + Style(color="#ffaf00", bold=True)),
             Segment(when + " ", base + Style(color="#8a8a8a")),
