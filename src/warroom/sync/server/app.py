@@ -7,7 +7,8 @@ of it is written), 503 the database is unavailable (retry).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -109,7 +110,7 @@ async def pull(
     backend = backend_of(request)
     events, head = await backend.pull(after, limit)
     if not events and wait > 0:
-        await backend.notifier.wait_past(after, wait)
+        await _first(backend.notifier.wait_past(after, wait), _hung_up(request))
         events, head = await backend.pull(after, limit)
     return PullResponse(
         server_id=backend.server_id,
@@ -118,6 +119,21 @@ async def pull(
         head=head,
         server_time=now(),
     )
+
+
+async def _hung_up(request: Request) -> None:
+    """Returns when the client goes away, so an abandoned long-poll ends (and shutdown is quick)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _first(*waits: Coroutine[Any, Any, None]) -> None:
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 def _problem(status: int, detail: str, **extra: Any) -> JSONResponse:
