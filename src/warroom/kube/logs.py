@@ -1,0 +1,348 @@
+"""Following container logs into a bounded buffer, resuming after a stream ends.
+
+Timestamps are always requested, so when a stream ends while the pod still runs (kubelet or
+proxy timeouts do this) the follower asks again with `sinceTime` = the last timestamp seen. The
+API server truncates sinceTime to whole seconds, so the overlap is skipped by timestamp, and at
+the last timestamp itself by remembering the lines already seen there: no duplicates, no gaps.
+
+Workers never touch the UI: they append whole chunks to a `LogBuffer` (bounded, counting what
+it had to drop) which the logs pane drains on a timer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from warroom.core.text import clean
+
+from .gateway import CONNECT_TIMEOUT, Gateway, explain
+
+MAX_LINE = 16 * 1024
+"""Bytes of one log line kept; the rest is replaced by a "… (N bytes cut)" marker."""
+SECOND = 1_000_000_000
+
+Line = tuple[int, str, str]
+"""(source index, RFC 3339 timestamp from the kubelet, cleaned text)."""
+
+
+@dataclass(frozen=True)
+class LogTarget:
+    namespace: str
+    pod: str
+    container: str | None = None
+    """None: the pod's only container (the API server answers 400 if there are several)."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.pod}/{self.container}" if self.container else self.pod
+
+
+@dataclass(frozen=True)
+class LogOptions:
+    previous: bool = False
+    """The last terminated run of the container (a crash's last words); not followed."""
+    since_seconds: int | None = None
+    tail_lines: int | None = 200
+    retry_base: float = 0.5
+    """Seconds before asking again when a resumed stream had nothing new (grows to retry_cap)."""
+    retry_cap: float = 5.0
+
+
+class LogBuffer:
+    """Lines from every follower of a session, bounded; the oldest go first when it is full."""
+
+    def __init__(self, maxlen: int = 100_000) -> None:
+        self._lines: deque[Line] = deque(maxlen=maxlen)
+        self._lock = threading.Lock()
+        self.dropped = 0
+        """Lines pushed out before the UI drained them (shown as a gap marker)."""
+
+    def extend(self, lines: list[Line]) -> None:
+        with self._lock:
+            overflow = len(self._lines) + len(lines) - (self._lines.maxlen or 0)
+            if overflow > 0:
+                self.dropped += overflow
+            self._lines.extend(lines)
+
+    def drain(self) -> tuple[list[Line], int]:
+        """Everything buffered, and how many lines were dropped since the last drain."""
+        with self._lock:
+            lines = list(self._lines)
+            self._lines.clear()
+            dropped, self.dropped = self.dropped, 0
+        return lines, dropped
+
+
+def parse_stamp(stamp: str) -> int:
+    """The kubelet's RFC3339Nano timestamp to ns since the epoch (0 if unparsable)."""
+    head, dot, rest = stamp.partition(".")
+    frac = 0
+    if dot:
+        digits = rest.rstrip("Zz")
+        tail = ""
+        for i, char in enumerate(digits):
+            if not char.isdigit():
+                digits, tail = digits[:i], digits[i:]
+                break
+        frac = int(digits[:9].ljust(9, "0") or 0)
+        head += tail
+    try:
+        moment = datetime.fromisoformat(head.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return 0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp()) * SECOND + frac
+
+
+def format_since(ns: int) -> str:
+    """A sinceTime parameter (the server keeps whole seconds; so do we, explicitly)."""
+    return datetime.fromtimestamp(ns // SECOND, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Splitter:
+    """Bytes to lines with a length cap that holds even for a line with no end in sight."""
+
+    def __init__(self) -> None:
+        self._partial = b""
+        self._cut = 0
+
+    def feed(self, chunk: bytes) -> list[tuple[bytes, int]]:
+        """Complete lines in `chunk` as (first MAX_LINE bytes, bytes cut)."""
+        parts = (self._partial + chunk).split(b"\n")
+        self._partial = parts.pop()
+        out = [
+            (line, 0) if len(line) <= MAX_LINE else (line[:MAX_LINE], len(line) - MAX_LINE)
+            for line in parts
+        ]
+        if out and self._cut:
+            first, cut = out[0]
+            out[0] = (first, cut + self._cut)
+            self._cut = 0
+        if len(self._partial) > MAX_LINE:
+            self._cut += len(self._partial) - MAX_LINE
+            self._partial = self._partial[:MAX_LINE]
+        return out
+
+
+def _decode(raw: bytes, cut: int) -> tuple[str, bytes, str]:
+    """(stamp, raw text for de-duplication, cleaned text for display)."""
+    stamp, _, text = raw.partition(b" ")
+    shown = clean(text.decode("utf-8", "replace"))
+    if cut:
+        shown += f" … ({cut} bytes cut)"
+    return stamp.decode("ascii", "replace"), text, shown
+
+
+class LogFollower:
+    """One container's log, followed (or read once for `previous`) until the pod is gone."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        target: LogTarget,
+        options: LogOptions,
+        buffer: LogBuffer,
+        source: int = 0,
+    ) -> None:
+        self.gateway = gateway
+        self.target = target
+        self.options = options
+        self.buffer = buffer
+        self.source = source
+        self.state = "starting"
+        self.streams = 0
+        """Requests made: 1 + resumes."""
+        self._stop = threading.Event()
+        self._response: Any = None
+        self._last_stamp = ""
+        self._seen_at_last: list[bytes] = []
+
+    def stop(self) -> None:
+        self._stop.set()
+        response = self._response
+        if response is not None:
+            response.shutdown()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> None:
+        """Stream until the pod is gone, the run is over (`previous`), or `stop()`."""
+        delay = self.options.retry_base
+        while not self._stop.is_set():
+            try:
+                fresh = self._stream()
+            except Exception as error:
+                if self._stop.is_set():
+                    break
+                problem = explain(error)
+                if problem.status == 404:
+                    self.state = "ended: pod gone"
+                    break
+                self.state = f"retrying: {problem.reason}"
+                fresh = 0
+            else:
+                if self.options.previous:
+                    self.state = "ended: previous run shown"
+                    break
+                ended = self._ended()
+                if ended:
+                    self.state = f"ended: {ended}"
+                    break
+                self.state = "resuming"
+            delay = self.options.retry_base if fresh else min(delay * 2, self.options.retry_cap)
+            if not fresh:
+                self._stop.wait(delay)
+
+    def _query(self) -> list[tuple[str, Any]]:
+        query: list[tuple[str, Any]] = [("timestamps", "true")]
+        if not self.options.previous:
+            query.append(("follow", "true"))
+        else:
+            query.append(("previous", "true"))
+        if self.target.container:
+            query.append(("container", self.target.container))
+        if self._last_stamp:
+            query.append(("sinceTime", format_since(parse_stamp(self._last_stamp))))
+        elif self.options.since_seconds is not None:
+            query.append(("sinceSeconds", self.options.since_seconds))
+        elif self.options.tail_lines is not None:
+            query.append(("tailLines", self.options.tail_lines))
+        return query
+
+    def _stream(self) -> int:
+        """One request, read to its end; returns how many new lines it delivered."""
+        from kubernetes.client.exceptions import ApiException
+
+        api = self.gateway.api()
+        method, url, headers, _, _ = api.param_serialize(
+            "GET",
+            "/api/v1/namespaces/{namespace}/pods/{name}/log",
+            path_params={"namespace": self.target.namespace, "name": self.target.pod},
+            query_params=self._query(),
+            auth_settings=["BearerToken"],
+        )
+        self.streams += 1
+        response = api.call_api(method, url, headers, _request_timeout=(CONNECT_TIMEOUT, None))
+        if not 200 <= response.status <= 299:
+            response.read()
+            raise ApiException(http_resp=response)
+        self._response = response.response
+        if self._stop.is_set():
+            return 0
+        self.state = "following" if not self.options.previous else "reading previous run"
+        overlap = self._overlap()
+        splitter, fresh = _Splitter(), 0
+        try:
+            for chunk in self._response.stream(amt=None, decode_content=False):
+                lines = splitter.feed(chunk)
+                if not lines:
+                    continue
+                decoded = [_decode(raw, cut) for raw, cut in lines]
+                if overlap is not None:
+                    decoded, overlap = _skip_seen(decoded, overlap)
+                if decoded:
+                    fresh += len(decoded)
+                    self._remember(decoded)
+                    self.buffer.extend([(self.source, s, text) for s, _, text in decoded])
+        finally:
+            self._response = None
+            response.response.release_conn()
+        return fresh
+
+    def _overlap(self) -> tuple[int, Counter[bytes]] | None:
+        if not self._last_stamp:
+            return None
+        return parse_stamp(self._last_stamp), Counter(self._seen_at_last)
+
+    def _remember(self, decoded: list[tuple[str, bytes, str]]) -> None:
+        """The last timestamp and the raw lines seen at it, for de-duplicating a resume."""
+        last = decoded[-1][0]
+        run: list[bytes] = []
+        for stamp, raw, _ in reversed(decoded):
+            if stamp != last:
+                break
+            run.append(raw)
+        run.reverse()
+        if len(run) == len(decoded) and last == self._last_stamp:
+            self._seen_at_last.extend(run)
+        else:
+            self._last_stamp, self._seen_at_last = last, run
+
+    def _ended(self) -> str:
+        """Why following should stop: the pod is gone or finished ("" while it runs)."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            pod = self.gateway.core().read_namespaced_pod(
+                self.target.pod, self.target.namespace, _request_timeout=(CONNECT_TIMEOUT, 15)
+            )
+        except ApiException as error:
+            return "pod gone" if error.status == 404 else ""
+        except Exception:
+            return ""
+        if pod.metadata.deletion_timestamp is not None and not _running(pod):
+            return "pod gone"
+        if pod.status.phase in ("Succeeded", "Failed"):
+            return f"pod {pod.status.phase.lower()}"
+        for init in pod.status.init_container_statuses or []:
+            done = init.state.terminated
+            if init.name == self.target.container and done is not None and done.exit_code == 0:
+                return "init container done"
+        return ""
+
+
+def _running(pod: Any) -> bool:
+    return any(s.state.running is not None for s in pod.status.container_statuses or [])
+
+
+def _skip_seen(
+    decoded: list[tuple[str, bytes, str]], overlap: tuple[int, Counter[bytes]]
+) -> tuple[list[tuple[str, bytes, str]], tuple[int, Counter[bytes]] | None]:
+    """Drop lines a resumed stream repeats; the overlap ends at the first later timestamp."""
+    last, seen = overlap
+    kept = []
+    for index, line in enumerate(decoded):
+        at = parse_stamp(line[0])
+        if at > last:
+            return kept + decoded[index:], None
+        if at == last:
+            if seen[line[1]] > 0:
+                seen[line[1]] -= 1
+            else:
+                kept.append(line)
+    return kept, overlap
+
+
+class LogSession:
+    """Several followers sharing one buffer; `sources[i]` is the target of source index i."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        targets: list[LogTarget],
+        options: LogOptions | None = None,
+        maxlen: int = 100_000,
+    ) -> None:
+        self.options = options or LogOptions()
+        self.buffer = LogBuffer(maxlen)
+        self.sources = list(targets)
+        self.followers = [
+            LogFollower(gateway, target, self.options, self.buffer, index)
+            for index, target in enumerate(self.sources)
+        ]
+
+    def stop(self) -> None:
+        for follower in self.followers:
+            follower.stop()
+
+    @property
+    def state(self) -> str:
+        states = Counter(f.state for f in self.followers)
+        return ", ".join(f"{n}× {s}" if n > 1 else s for s, n in states.items())
