@@ -1,0 +1,188 @@
+"""The pods and logs panes in a tiny app against the simulator: select a pod, follow its logs,
+filter, pause / resume, pin, save, actions confirmed with the IC shown, and a dead cluster."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Footer
+
+from warroom.kube.gateway import Gateway, Target
+from warroom.kube.logs import LogOptions
+from warroom.kube.pods import WatchSettings
+from warroom.kube.sim import NASTY_LOG_LINES, Simulator
+from warroom.resources import styles_dir
+from warroom.tui.screens.playbook import PlaybookScreen
+from warroom.tui.widgets.logs import LogsPane, LogView
+from warroom.tui.widgets.pods import PodsPane
+
+FAST = WatchSettings(timeout_seconds=5, read_timeout=2.0, backoff_base=0.05, backoff_cap=0.2)
+
+
+class Harness(App[None]):
+    """What the console does with the panes, minus the incident."""
+
+    CSS_PATH = str(styles_dir() / "cluster.tcss")
+
+    def __init__(self, gateway: Gateway, save_dir: Path) -> None:
+        super().__init__()
+        self.gateway = gateway
+        self.save_dir = save_dir
+        self.messages: list[Message] = []
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield PodsPane(self.gateway, lambda: "alice", settings=FAST, id="pods")
+            yield LogsPane(self.gateway, max_lines=5_000, save_dir=self.save_dir, id="logs")
+        yield Footer()
+
+    def on_pods_pane_pod_selected(self, message: PodsPane.PodSelected) -> None:
+        self.messages.append(message)
+        if message.pod is not None:
+            self.query_one(LogsPane).follow_pod(message.pod, LogOptions(tail_lines=20))
+
+    def on_logs_pane_line_pinned(self, message: LogsPane.LinePinned) -> None:
+        self.messages.append(message)
+
+    def on_pods_pane_action_done(self, message: PodsPane.ActionDone) -> None:
+        self.messages.append(message)
+
+
+async def until(pilot: Any, condition: Callable[[], Any], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        await pilot.pause(0.05)
+
+
+@pytest.fixture
+def harness(kubeconfig: Path, tmp_path: Path) -> Harness:
+    return Harness(Gateway(Target(kubeconfig=str(kubeconfig))), tmp_path)
+
+
+async def select(pilot: Any, prefix: str) -> None:
+    pods = pilot.app.query_one(PodsPane)
+    await until(pilot, lambda: pods.table.row_count == 8)
+    pods.table.focus()
+    for _ in range(pods.table.row_count):
+        if pods.selected and pods.selected.name.startswith(prefix):
+            break
+        await pilot.press("down")
+    await pilot.press("enter")
+
+
+async def test_select_follow_filter_pause_pin_save(sim: Simulator, harness: Harness) -> None:
+    async with harness.run_test(size=(120, 30)) as pilot:
+        pods = harness.query_one(PodsPane)
+        await until(pilot, lambda: pods.table.row_count == 8)
+        status = str(pods.query_one(".pods-status").render())
+        assert "warroom-sim · shop · 8 pods · live" in status
+        statuses = {str(pods.table.get_cell(k, "status")) for k in pods.table.rows}
+        assert statuses == {"Running", "CrashLoopBackOff"}
+        await select(pilot, "frontend")
+        selected = harness.messages[-1]
+        assert isinstance(selected, PodsPane.PodSelected) and selected.row.name.startswith(
+            "frontend"
+        )
+        view = harness.query_one(LogView)
+        await until(pilot, lambda: len(view.shown) == 20)
+        logs = harness.query_one(LogsPane)
+        sim.state.inject_log_lines("shop", selected.row.name, NASTY_LOG_LINES)
+        await until(pilot, lambda: any("boom" in line[2] for line in view.shown))
+        index = next(i for i, line in enumerate(view.shown) if "boom" in line[2])
+        drawn = view._strip(index, 0, 200).text
+        assert drawn.startswith("rich markup: [red]boom[/red] [link=https://evil.example]click")
+        view.focus()
+        await pilot.press("w")  # wrapped: the 16 KiB line takes many rows, the view follows
+        assert view.virtual_size.height > len(view.shown) + 100
+        await pilot.press("w")
+
+        view.focus()
+        await pilot.press("slash", *"GET /healthz", "enter")
+        assert view.filters.include is not None
+        assert view.shown and all("GET /healthz" in line[2] for line in view.shown)
+        await pilot.press("backslash", *"([", "enter")  # invalid: nothing changes
+        assert view.filters.exclude is None and view.filters.include is not None
+        await pilot.press("escape")
+        await pilot.press("slash", "ctrl+u", "enter")  # empty clears
+        assert view.filters.include is None
+
+        await pilot.press("space")
+        shown = len(view.shown)
+        sim.advance(2)
+        await until(pilot, lambda: view.pending > 0)
+        assert len(view.shown) == shown
+        assert f"paused — {view.pending} new lines" in str(logs.query_one(".logs-status").render())
+        await pilot.press("space")
+        assert not view.paused and len(view.shown) > shown and view.pending == 0
+
+        view.focus()
+        await pilot.press("up", "p")
+        pinned = harness.messages[-1]
+        assert isinstance(pinned, LogsPane.LinePinned)
+        assert (pinned.pod, pinned.namespace, pinned.container) == (
+            selected.row.name,
+            "shop",
+            "frontend",
+        )
+        assert pinned.text == view.shown[-2][2] and pinned.source_time.endswith("Z")
+        await pilot.press("s")
+        await until(pilot, lambda: list(harness.save_dir.glob("warroom-logs-*.log")))
+        saved = next(harness.save_dir.glob("warroom-logs-*.log")).read_text()
+        await until(pilot, lambda: len(saved.splitlines()) >= 20)
+
+
+async def test_restart_count_rise_and_deleted_pods(sim: Simulator, harness: Harness) -> None:
+    async with harness.run_test(size=(100, 24)) as pilot:
+        pods = harness.query_one(PodsPane)
+        await until(pilot, lambda: pods.table.row_count == 8)
+        victim = next(
+            r for r in pods.watcher.snapshot().rows.values() if r.name.startswith("frontend")
+        )
+        sim.state.delete_pod("shop", victim.name, grace=0)
+        sim.advance(60)
+        await until(pilot, lambda: victim.uid not in pods.table.rows and pods.table.row_count == 8)
+        await until(pilot, lambda: pods._hot)
+        hot = next(iter(pods._hot))
+        assert pods.watcher.snapshot().rows[hot].name.startswith("checkout")
+        assert "reverse" in str(pods.table.get_cell(hot, "restarts").style)
+
+
+async def test_undo_is_confirmed_with_the_ic_and_reported(sim: Simulator, harness: Harness) -> None:
+    async with harness.run_test(size=(120, 30)) as pilot:
+        await select(pilot, "checkout")
+        await pilot.press("U")
+        await until(pilot, lambda: isinstance(harness.screen, PlaybookScreen))
+        dialog = harness.screen
+        assert isinstance(dialog, PlaybookScreen)
+        text = str(dialog.query_one("#change").render())
+        assert "rollout undo shop/checkout" in text and "checkout:2.5.0 →" in text
+        assert "Incident Commander: alice" in text
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(harness.messages[-1], PodsPane.ActionDone))
+        result = harness.messages[-1].result
+        assert result.ok and result.change.action == "rollout undo"
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(harness.screen, PlaybookScreen))
+        sim.state.forbid_writes = True
+        await pilot.press("y")
+        await until(pilot, lambda: not harness.messages[-1].result.ok)
+        assert harness.messages[-1].result.status == 403
+
+
+async def test_panes_without_a_cluster(tmp_path: Path) -> None:
+    app = Harness(Gateway(Target(kubeconfig=str(tmp_path / "none"))), tmp_path)
+    async with app.run_test(size=(60, 12)) as pilot:
+        pods = app.query_one(PodsPane)
+        await until(pilot, lambda: "unreachable" in str(pods.query_one(".pods-status").render()))
+        status = str(pods.query_one(".pods-status").render())
+        assert "no kubeconfig" in status and "warroom sim" in status
+        assert "select a pod" in str(app.query_one(LogsPane).query_one(".logs-status").render())
