@@ -14,8 +14,7 @@ from pathlib import Path
 import httpx
 
 from tests.sync.pgcluster import free_port
-from warroom.sync.server.app import open_backend
-from warroom.sync.server.backend import Backend
+from warroom.sync.server.backend import Backend, open_backend
 
 START_TIMEOUT = 30.0
 
@@ -65,15 +64,20 @@ class Store:
 class ServerProcess:
     """`warroom serve` in a subprocess; start, kill -9, restart on the same port."""
 
-    def __init__(self, store: Store, workdir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, store: Store, workdir: Path, *, tls: tuple[Path, Path] | None = None
+    ) -> None:
         self.store = store
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port = free_port()
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.log = workdir / f"server-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> ServerProcess:
         command = [sys.executable, "-m", "warroom", "serve", "--port", str(self.port)]
+        if self.tls:
+            command += ["--ssl-certfile", str(self.tls[0]), "--ssl-keyfile", str(self.tls[1])]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [*command, *self.store.args], stdout=log, stderr=subprocess.STDOUT
@@ -88,7 +92,8 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
             try:
-                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
+                health = httpx.get(f"{self.url}/v1/health", timeout=1, verify=False)
+                if health.status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.02)  # polling a condition (the port opening), with a deadline

@@ -227,7 +227,9 @@ async def test_an_oversized_body_is_413_by_length_and_when_streamed(http, token,
     assert await head(http, reader) == before
 
 
-@pytest.mark.parametrize("params", [{"after": -1}, {"limit": 0}, {"wait": 61}, {"after": "x"}])
+@pytest.mark.parametrize(
+    "params", [{"after": -1}, {"limit": 0}, {"wait": 61}, {"after": "x"}, {"since": 1}]
+)
 async def test_bad_pull_parameters_are_422(http, reader, params):
     response = await http.get("/events", params=params, headers=auth(reader))
     assert response.status_code == 422

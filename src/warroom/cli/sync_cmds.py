@@ -66,7 +66,7 @@ def database_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _backend(db: Path | None, database_url: str | None) -> Backend:
-    from warroom.sync.server.app import open_backend
+    from warroom.sync.server.backend import open_backend
 
     if db and database_url:
         raise click.UsageError("give --db or --database-url, not both")

@@ -52,6 +52,14 @@ class PushRequest(Strict):
     events: list[WireEvent] = Field(max_length=MAX_BATCH)  # type: ignore[valid-type]
 
 
+class PullQuery(Strict):
+    """`GET /v1/events` query parameters; unknown ones are refused too."""
+
+    after: int = Field(0, ge=0, description="The cursor: the last sequence seen.")
+    limit: int = Field(MAX_PULL, ge=1, le=MAX_PULL)
+    wait: float = Field(0, ge=0, le=MAX_WAIT, description="Seconds to wait for news (long-poll).")
+
+
 class Outcome(StrEnum):
     STORED = "stored"
     DUPLICATE = "duplicate"

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from warroom import __version__
@@ -23,10 +24,9 @@ from warroom.core.hlc import wall_ms_now
 from warroom.sync.protocol import (
     API,
     MAX_BATCH,
-    MAX_PULL,
-    MAX_WAIT,
     Health,
     Problem,
+    PullQuery,
     PullResponse,
     PushRequest,
     PushResponse,
@@ -100,22 +100,18 @@ async def push(
 async def pull(
     request: Request,
     token: Annotated[Token, Depends(authenticated)],
-    after: Annotated[int, Query(ge=0, description="The cursor: the last sequence seen.")] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_PULL)] = MAX_PULL,
-    wait: Annotated[
-        float, Query(ge=0, le=MAX_WAIT, description="Seconds to wait for news (long-poll).")
-    ] = 0,
+    query: Annotated[PullQuery, Query()],
 ) -> PullResponse:
     """Events after the cursor in sequence order; waits up to `wait` seconds if there are none."""
     backend = backend_of(request)
-    events, head = await backend.pull(after, limit)
-    if not events and wait > 0:
-        await _first(backend.notifier.wait_past(after, wait), _hung_up(request))
-        events, head = await backend.pull(after, limit)
+    events, head = await backend.pull(query.after, query.limit)
+    if not events and query.wait > 0:
+        await _first(backend.notifier.wait_past(query.after, query.wait), _hung_up(request))
+        events, head = await backend.pull(query.after, query.limit)
     return PullResponse(
         server_id=backend.server_id,
         events=[Sequenced(seq=seq, event=to_wire(event)) for seq, event in events],
-        next=events[-1][0] if events else after,
+        next=events[-1][0] if events else query.after,
         head=head,
         server_time=now(),
     )
@@ -153,6 +149,20 @@ async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
     return _problem(422, f"{where}: {first['msg']}", errors=errors)
 
 
+async def _not_allowed(request: Request, _exc: Exception) -> JSONResponse:
+    """405 with every method of the path in `Allow` (Starlette names only one route's)."""
+    path = request.url.path
+    methods = {
+        m
+        for r in request.app.routes
+        if isinstance(r, APIRoute) and r.path_regex.match(path)
+        for m in r.methods
+    }
+    response = _problem(405, "method not allowed")
+    response.headers["Allow"] = ", ".join(sorted(methods))
+    return response
+
+
 async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
     response = _problem(503, str(exc))
     response.headers["Retry-After"] = "1"
@@ -183,16 +193,5 @@ def create_app(backend: Backend, *, max_body: int = MAX_BODY) -> FastAPI:
     app.include_router(router)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(Unavailable, _unavailable)
+    app.add_exception_handler(405, _not_allowed)
     return app
-
-
-def open_backend(db: str | None = None, database_url: str | None = None) -> Backend:
-    """The backend for `--database-url` (PostgreSQL) or else the SQLite file `db`."""
-    if database_url:
-        from warroom.sync.server.postgres_backend import PostgresBackend
-
-        return PostgresBackend(database_url)
-    from warroom.sync.server.sqlite_backend import SqliteBackend
-
-    assert db is not None
-    return SqliteBackend(db)

@@ -87,6 +87,18 @@ class Backend(ABC):
         """Revoke the live token with this id or name; the tokens revoked."""
 
 
+def open_backend(db: str | None = None, database_url: str | None = None) -> Backend:
+    """The backend for `--database-url` (PostgreSQL), else for the SQLite file `db`."""
+    if database_url:
+        from warroom.sync.server.postgres_backend import PostgresBackend
+
+        return PostgresBackend(database_url)
+    from warroom.sync.server.sqlite_backend import SqliteBackend
+
+    assert db is not None
+    return SqliteBackend(db)
+
+
 def check_device(token: Token, bound: str | None, device_id: str, holder: str | None) -> bool:
     """Whether the token must be bound to `device_id` now; raises DeviceRefused if it may not.
 

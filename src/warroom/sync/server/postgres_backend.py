@@ -92,7 +92,7 @@ class _Link:
                     )
                 yield self._conn
             except psycopg.OperationalError as exc:
-                raise Unavailable(f"database unavailable: {exc}".strip()) from None
+                raise Unavailable("database unavailable: " + " ".join(str(exc).split())) from None
 
     async def close(self) -> None:
         if self._conn is not None:
