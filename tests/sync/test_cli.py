@@ -14,7 +14,9 @@ import pytest
 from tests.sync.clients import Client, wait_until
 from tests.sync.pgcluster import free_port
 from tests.sync.servers import ServerProcess, Store
+from warroom.core.hlc import wall_ms_now
 from warroom.core.ids import new_id
+from warroom.store import EventLog
 
 
 def warroom(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -82,6 +84,16 @@ def test_a_token_from_the_cli_syncs_until_it_is_revoked(server, tmp_path):
 
     server.store.cli("token", "revoke", "bob")
     assert "token rejected" in one_line_error(bob.run("sync"))
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_sync_fails_while_the_server_refuses_events_from_a_clock_far_ahead(server, tmp_path):
+    me = Client(tmp_path / "me.db", server.url, server.store.token("me"))
+    with EventLog(me.db, now_ms=lambda: wall_ms_now() + 30 * 60_000) as log:
+        log.append(new_id(), "note", {"text": "from the future"}, "me")
+    line = one_line_error(me.run("sync"))
+    assert "1 refused: clock skew: stamped 30.0 min ahead" in line
+    assert line.endswith("; 1 events not pushed")
 
 
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)

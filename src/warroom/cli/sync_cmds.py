@@ -117,7 +117,11 @@ def serve(
     ssl_keyfile: str | None,
     log_level: str,
 ) -> None:
-    """Run the shared sync API (HTTPS with --ssl-certfile and --ssl-keyfile)."""
+    """Run the shared sync API.
+
+    For HTTPS give --ssl-certfile and --ssl-keyfile (uvicorn's TLS); clients trust a private
+    CA through SSL_CERT_FILE. The API and its OpenAPI spec live under /v1 (docs: /v1/docs).
+    """
     import uvicorn
 
     from warroom.sync.protocol import API

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from typing import TypeVar
 
 import httpx
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from warroom import __version__
 from warroom.core.events import Event, PayloadError, parse_payload
@@ -26,6 +27,8 @@ from warroom.sync.protocol import (
     PushResponse,
     from_wire,
 )
+
+M = TypeVar("M", bound=BaseModel)
 
 BATCH_BYTES = 1024 * 1024
 """Bytes per push: well under the server's limit, so a batch of big events is split, not 413."""
@@ -101,7 +104,7 @@ class SyncClient:
 
     async def health(self) -> Health:
         response = await self._send(self._http.build_request("GET", "/health"))
-        return Health.model_validate_json(response.content)
+        return _parse(Health, response)
 
     async def push(self, device_id: str, body: bytes) -> PushResponse:
         """Push events already encoded by `batches` (the same ids on every retry)."""
@@ -110,7 +113,7 @@ class SyncClient:
             "POST", "/events", content=content, headers={"Content-Type": "application/json"}
         )
         response = await self._send(request)
-        return PushResponse.model_validate_json(response.content)
+        return _parse(PushResponse, response)
 
     async def pull(
         self, after: int, *, limit: int = MAX_PULL, wait: float = 0
@@ -119,15 +122,26 @@ class SyncClient:
         params = {"after": after, "limit": limit, "wait": wait}
         timeout = httpx.Timeout(self.timeout, read=self.timeout + wait)
         request = self._http.build_request("GET", "/events", params=params, timeout=timeout)
-        response = await self._send(request)
+        page = _parse(PullResponse, await self._send(request))
         try:
-            page = PullResponse.model_validate_json(response.content)
             events = [from_wire(item.event) for item in page.events]
             for event in events:
                 parse_payload(event.kind, event.payload)
-        except (ValidationError, PayloadError) as exc:
+        except PayloadError as exc:
             raise Refused(f"the server sent an invalid event: {exc}") from None
         return page, events
+
+
+def _parse(model: type[M], response: httpx.Response) -> M:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise Refused(f"not a warroom server answer: {_first_error(exc)}") from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
 
 
 def _detail(response: httpx.Response) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Literal
 
-from warroom.store import EventLog
+from warroom.store import EventLog, StoreError
 from warroom.sync.client import Offline, SyncClient, SyncError, batches
 from warroom.sync.protocol import MAX_BATCH
 
@@ -125,7 +125,7 @@ class Syncer:
                 status = replace(status, state=state, since=None, reason=reason)
             self._status = status
 
-    def _failed(self, loop: str, exc: SyncError) -> None:
+    def _failed(self, loop: str, exc: Exception) -> None:
         since = self._errors[loop][0] if loop in self._errors else datetime.now(UTC)
         self._errors[loop] = (since, str(exc))
         self._update(pending=self.log.pending())
@@ -188,7 +188,7 @@ class Syncer:
                     if attempt + 1 < attempts:
                         await asyncio.sleep(next(delays))
                     continue
-                except SyncError as exc:
+                except (SyncError, StoreError) as exc:
                     self._failed("once", exc)
                     break
                 self._errors.pop("once", None)
@@ -214,7 +214,7 @@ class Syncer:
             head = self.log.head()
             try:
                 await self.push_all(client)
-            except SyncError as exc:
+            except (SyncError, StoreError) as exc:  # StoreError: the log is busy; try again
                 self._failed("push", exc)
                 await self._sleep(next(delays), self._push_wake)
                 continue
@@ -231,7 +231,7 @@ class Syncer:
         while True:
             try:
                 caught_up = await self.pull_page(client, wait=self.wait if caught_up else 0)
-            except SyncError as exc:
+            except (SyncError, StoreError) as exc:
                 self._failed("pull", exc)
                 caught_up = False
                 await self._sleep(next(delays), self._pull_wake)
