@@ -257,8 +257,11 @@ class Syncer:
             self._loop = asyncio.get_running_loop()
             self._task = asyncio.current_task()
             ready.set()
-            with suppress(asyncio.CancelledError):
-                await self.run()
+            try:
+                with suppress(asyncio.CancelledError):
+                    await self.run()
+            finally:
+                self._loop = None  # a late poke() must not reach a closed loop
 
         self._thread = threading.Thread(
             target=asyncio.run, args=(main(),), name="warroom-sync", daemon=True
@@ -268,12 +271,16 @@ class Syncer:
 
     def poke(self) -> None:
         """Push now (thread-safe): call after a local write."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._push_wake.set)
+        loop = self._loop
+        if loop is not None:
+            with suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self._push_wake.set)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Cancel the loops (an open long-poll included) and wait for the thread to end."""
-        if self._task is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._task.cancel)
+        loop, task = self._loop, self._task
+        if loop is not None and task is not None:
+            with suppress(RuntimeError):
+                loop.call_soon_threadsafe(task.cancel)
         if self._thread is not None:
             self._thread.join(timeout)

@@ -96,12 +96,8 @@ async def push(
     return PushResponse(results=results, head=head, server_time=now())
 
 
-@router.get("/events", responses=ERRORS)
-async def pull(
-    request: Request,
-    token: Annotated[Token, Depends(authenticated)],
-    query: Annotated[PullQuery, Query()],
-) -> PullResponse:
+@router.get("/events", responses=ERRORS, dependencies=[Depends(authenticated)])
+async def pull(request: Request, query: Annotated[PullQuery, Query()]) -> PullResponse:
     """Events after the cursor in sequence order; waits up to `wait` seconds if there are none."""
     backend = backend_of(request)
     events, head = await backend.pull(query.after, query.limit)
@@ -139,10 +135,11 @@ def _problem(status: int, detail: str, **extra: Any) -> JSONResponse:
 async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
     """One line for people, the list for programs; malformed JSON and big batches apart."""
     assert isinstance(exc, RequestValidationError)
-    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    raw = exc.errors()
+    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in raw]
     first = errors[0]
     if first["type"] == "json_invalid":
-        return _problem(400, f"malformed JSON: {exc.errors()[0].get('ctx', {}).get('error', '')}")
+        return _problem(400, f"malformed JSON: {raw[0].get('ctx', {}).get('error', '')}")
     if first["type"] == "too_long" and first["loc"] == ["body", "events"]:
         return _problem(413, f"at most {MAX_BATCH} events per push")
     where = ".".join(str(p) for p in first["loc"])
