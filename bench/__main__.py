@@ -5,9 +5,9 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import store_bench
+from bench import store_bench, sync_bench, tui_bench
 
-SUITES = {"store": store_bench.run}
+SUITES = {"store": store_bench.run, "tui": tui_bench.run, "sync": sync_bench.run}
 
 
 def main(argv: list[str]) -> int:

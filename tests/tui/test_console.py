@@ -320,3 +320,32 @@ async def test_declare_dialog_when_there_is_no_incident(tmp_path, monkeypatch):
         async with app.run_test() as pilot:
             await wait_for(pilot, lambda: app.screen.__class__.__name__ == "FormDialog")
             assert "Declare" in app.screen.title_text
+
+
+async def test_a_long_timeline_opens_at_the_newest_event_and_scrolls(make_app, demo_db):
+    from warroom.store import EventLog
+
+    with EventLog(demo_db) as log:
+        log.append_many(INCIDENT, [("note", {"text": f"n{i}"}) for i in range(500)], "bulk")
+    app = make_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        timeline = app.main.query_one(Timeline)
+        await wait_for(pilot, lambda: timeline.total == 515)
+        await wait_for(
+            pilot,
+            lambda: timeline.scroll_offset.y + timeline.scrollable_content_region.height == 515,
+        )
+        await wait_for(pilot, lambda: timeline.selected is not None)
+        assert timeline.selected.payload["text"] == "n499"
+        await pilot.press("home")
+        await wait_for(
+            pilot,
+            lambda: (
+                timeline.scroll_offset.y == 0
+                and timeline.selected is not None
+                and timeline.selected.kind == "alert_received"
+            ),
+        )
+        await pilot.press("pagedown", "pagedown")
+        assert timeline.cursor == 40
+        await wait_for(pilot, lambda: timeline.selected is not None)

@@ -67,11 +67,10 @@ class Actions(Base):
         if not self._need_state():
             return
 
-        def save(values: dict[str, str] | None) -> None:
-            if values:
-                self.record("note", {"text": values["text"]}, self._saved("Note added"))
+        def save(values: dict[str, str]) -> None:
+            self.record("note", {"text": values["text"]}, self._saved("Note added"))
 
-        self.push_screen(FormDialog("Add a note", [FormField("text", "Note")]), save)
+        self.push_screen(FormDialog("Add a note", [FormField("text", "Note")], submit=save))
 
     def action_update(self) -> None:
         if not self._need_state():

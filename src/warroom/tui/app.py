@@ -269,15 +269,24 @@ class WarroomApp(Actions, App[None]):
         self._writes.put(Write(incident_id, items, done))
 
     def _write_loop(self) -> None:
-        while (write := self._writes.get()) is not None:
-            try:
-                state = self.store.state(write.incident_id)
-                items = [(k, state.with_replaces(k, p)) for k, p in write.items]
-                events = self.store.append_many(write.incident_id, items, self.actor)
-            except (PayloadError, StoreError, ValueError) as exc:
-                self.call_from_thread(self.notify, str(exc), title="Not saved", severity="error")
-                continue
-            self.call_from_thread(self._written, events, write.done)
+        """The only writer: its own connection, so reads never queue a keystroke's write."""
+        try:
+            log = EventLog(self.store.path)
+        except StoreError as exc:
+            self.call_from_thread(self.notify, str(exc), title="Cannot write", severity="error")
+            return
+        with log:
+            while (write := self._writes.get()) is not None:
+                try:
+                    state = log.state(write.incident_id)
+                    items = [(k, state.with_replaces(k, p)) for k, p in write.items]
+                    events = log.append_many(write.incident_id, items, self.actor)
+                except (PayloadError, StoreError, ValueError) as exc:
+                    self.call_from_thread(
+                        self.notify, str(exc), title="Not saved", severity="error"
+                    )
+                    continue
+                self.call_from_thread(self._written, events, write.done)
 
     def _written(self, events: list[Event], done: Callable[[list[Event]], None] | None) -> None:
         if done is not None:

@@ -6,6 +6,7 @@ and keep all writing in one place. Outside text is passed as `Text`, never as ma
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -68,14 +69,25 @@ class FormField:
 
 
 class FormDialog(Dialog):
-    """A few text fields; Enter moves on, Enter on the last one submits."""
+    """A few text fields; Enter moves on, Enter on the last one submits.
+
+    `submit`, when given, receives the values synchronously on Enter, before the dialog
+    closes: a write queued there does not wait for the console to repaint.
+    """
 
     AUTO_FOCUS = "Input"
 
-    def __init__(self, title: str, fields: list[FormField], hint: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        fields: list[FormField],
+        hint: str = "",
+        submit: Callable[[dict[str, str]], None] | None = None,
+    ) -> None:
         super().__init__(title)
         self.fields = fields
         self.hint = hint
+        self.submit = submit
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -97,6 +109,8 @@ class FormDialog(Dialog):
         if missing:
             self.query_one("#form-error", Label).update(Text(f"{missing[0]} is required"))
             return
+        if self.submit is not None:
+            self.submit(values)
         self.dismiss(values)
 
 

@@ -97,7 +97,8 @@ class Timeline(ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, total)
         if self.follow or self.cursor >= total:
             self.cursor = max(total - 1, 0)
-            self.scroll_end(animate=False, immediate=True)
+        # The new virtual size is laid out on the next refresh; scroll after it.
+        self.call_after_refresh(self._reveal_cursor)
         self.refresh()
 
     def set_timezone(self, tz: tzinfo) -> None:
@@ -172,13 +173,16 @@ class Timeline(ScrollView, can_focus=True):
 
     def watch_cursor(self, old: int, new: int) -> None:
         self.follow = new >= self.total - 1
-        top, height = self.scroll_offset.y, self.scrollable_content_region.height
-        if new < top:
-            self.scroll_to(y=new, animate=False, immediate=True)
-        elif new >= top + height:
-            self.scroll_to(y=new - height + 1, animate=False, immediate=True)
+        self._reveal_cursor()
         self.refresh()
         self.post_message(self.Selected(self.selected))
+
+    def _reveal_cursor(self) -> None:
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
 
     def action_cursor(self, delta: int) -> None:
         if self.total:

@@ -1,0 +1,121 @@
+"""Console start-up against a bare Textual app, and key press to persisted event."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bench.report import Figure, percentile, section
+from bench.store_bench import seed_big
+
+RUNS = 7
+
+
+def startup(args: list[str]) -> float:
+    """Median seconds from spawning the process to its first full frame."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    times = []
+    for _ in range(RUNS):
+        start = time.time()
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.startup_apps", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=True,
+        )
+        times.append(float(out.stdout.split()[-1]) - start)
+    return statistics.median(times)
+
+
+async def key_to_disk(db: Path, presses: int = 60) -> list[float]:
+    """From the Enter key event reaching the app to the row being on disk.
+
+    A separate thread with its own connection watches the file, so the figure does not
+    include the test pilot's own bookkeeping after the key press.
+    """
+    from warroom.config import load_settings
+    from warroom.store import EventLog
+    from warroom.tui.app import WarroomApp
+
+    log = EventLog(db)
+    app = WarroomApp(log, load_settings(), log.latest_open(), actor="bench")
+    seen: list[float] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        probe = sqlite3.connect(db)
+        last = probe.execute("SELECT max(seq) FROM events").fetchone()[0]
+        while not stop.is_set():
+            head = probe.execute("SELECT max(seq) FROM events").fetchone()[0]
+            if head != last:
+                seen.append(time.perf_counter())
+                last = head
+            time.sleep(0.0002)
+        probe.close()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    latencies = []
+    async with app.run_test() as pilot:
+        while app.state is None:
+            await pilot.pause(0.01)
+        watcher.start()
+        for _ in range(presses):
+            await pilot.press("n", "x")
+            before = len(seen)
+            start = time.perf_counter()
+            await pilot.press("enter")
+            while len(seen) == before:
+                await asyncio.sleep(0.001)
+            latencies.append(seen[before] - start)
+    stop.set()
+    watcher.join()
+    log.close()
+    return latencies
+
+
+def run() -> list[Figure]:
+    tmp = Path(tempfile.mkdtemp(prefix="warroom-bench-tui-"))
+    small, big = tmp / "1k.db", tmp / "100k.db"
+    seed_big(small, 1_000)
+    seed_big(big, 100_000)
+    from warroom.store import EventLog
+
+    with EventLog(big) as log:  # the snapshot a user's earlier session would have left
+        log.state(log.incident_ids()[0])
+
+    figures = []
+    section(f"Console start-up: process spawn to first full frame (median of {RUNS}, headless)")
+    bare = startup(["bare"]) * 1000
+    for name, db, goal in [("1k events", small, 1.3), ("100k events", big, 1.5)]:
+        value = startup(["console", str(db)]) * 1000
+        figures.append(
+            Figure(
+                f"console start-up, {name}",
+                value,
+                "ms",
+                "bare Textual app",
+                bare,
+                f"ratio <= {goal}",
+                value / bare <= goal,
+            )
+        )
+        print(figures[-1].line())
+
+    section("Key press to event on disk (n, x, Enter; time from Enter)")
+    lat = asyncio.run(key_to_disk(small))
+    p99 = percentile(lat, 99) * 1000
+    figures.append(Figure("key press -> persisted p50", percentile(lat, 50) * 1000, "ms"))
+    print(figures[-1].line())
+    figures.append(Figure("key press -> persisted p99", p99, "ms", goal="<= 50 ms", met=p99 <= 50))
+    print(figures[-1].line())
+    return figures
