@@ -141,6 +141,7 @@ def test_migrations_are_recorded_and_a_newer_database_is_refused(db_path):
         "INSERT INTO _sqlite_migrations (migration_set, name, applied_at)"
         " VALUES ('warroom', 'm999_future', 'x')"
     )
+    conn.execute("PRAGMA user_version = 2")  # what a newer warroom would have left
     conn.commit()
     conn.close()
     with pytest.raises(StoreError, match="newer warroom"):
@@ -168,3 +169,14 @@ def test_meta_values(log):
     log.set_meta("cursor:x", "41")
     log.set_meta("cursor:x", "42")
     assert log.get_meta("cursor:x") == "42"
+
+
+def test_schema_version_counts_the_migrations(db_path):
+    from warroom.store.log import SCHEMA_VERSION
+    from warroom.store.schema import migrations
+
+    assert len(migrations._migrations) == SCHEMA_VERSION
+    EventLog(db_path).close()
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()

@@ -8,6 +8,7 @@ know (written by a newer client) is kept as a plain JSON object and shown generi
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
@@ -40,9 +41,12 @@ When = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 
 class Payload(BaseModel):
-    """Unknown payload fields are ignored on validation but kept in the stored event."""
+    """Unknown payload fields are ignored on validation but kept in the stored event.
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    Validators are built on first use (`defer_build`): the console starts without them.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class Replacing(Payload):
@@ -250,9 +254,11 @@ class Event(NamedTuple):
 
         Raises pydantic's ValidationError for a bad envelope, PayloadError for a bad payload.
         """
-        event = _ADAPTER.validate_python(data)
+        event = _adapter().validate_python(data)
         parse_payload(event.kind, event.payload)
         return event
 
 
-_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+@cache
+def _adapter() -> TypeAdapter[Event]:
+    return TypeAdapter(Event)

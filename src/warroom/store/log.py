@@ -18,15 +18,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
 from warroom.core.events import Event, Payload, parse_payload
 from warroom.core.hlc import HybridClock, Stamp, wall_ms_now
 from warroom.core.ids import new_id
 from warroom.core.state import PROJECTION_VERSION, IncidentState
-from warroom.store.schema import KNOWN, migrations
 
 BUSY_TIMEOUT_MS = 10_000
+SCHEMA_VERSION = 1  # the number of migrations in schema.py (a test keeps them equal)
 SNAPSHOT_AFTER = 256  # refresh the cached projection once this many events pile up behind it
 _EVENT_COLUMNS = "id, incident_id, device_id, hlc, actor, kind, payload"
 _COLUMNS = f"seq, {_EVENT_COLUMNS}"
@@ -102,7 +100,6 @@ class EventLog:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from None
         self.conn = conn
-        self.db = Database(conn, execute_plugins=False, recursive_triggers=False)
         self._lock = threading.RLock()
         self._states: dict[str, tuple[IncidentState, int]] = {}
         try:
@@ -140,15 +137,24 @@ class EventLog:
             self.conn.execute("COMMIT")
 
     def _migrate(self) -> None:
+        """Bring the schema up to date; a current file costs one PRAGMA, no sqlite-utils."""
+        if self.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return
+        from sqlite_utils import Database
+
+        from warroom.store.schema import KNOWN, migrations
+
+        db = Database(self.conn, execute_plugins=False, recursive_triggers=False)
         with self._write():
-            applied = {m.name for m in migrations.applied(self.db)}
+            applied = {m.name for m in migrations.applied(db)}
             newer = applied - KNOWN
             if newer:
                 raise StoreError(
                     f"{self.path} was written by a newer warroom (migration {sorted(newer)[0]});"
                     " upgrade warroom to open it"
                 )
-            migrations.apply(self.db)
+            migrations.apply(db)
+            self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _meta(self, key: str, make) -> str:
         with self._write() as conn:

@@ -19,17 +19,13 @@ from textual.screen import Screen
 from warroom.core import clock
 from warroom.core.describe import summarize
 from warroom.core.events import Event
-from warroom.core.export import to_markdown
-from warroom.core.export.markdown import channel_name
+from warroom.core.export.markdown import channel_name, to_markdown
 from warroom.core.ids import new_id
 from warroom.core.policy import MILESTONES, Status
 from warroom.core.state import transition_warning
-from warroom.core.templates import context as template_context
-from warroom.core.templates import suggested
 from warroom.core.text import clean, one_line, slug
 from warroom.core.timeparse import parse_date, parse_when
 from warroom.store import TimelineFilter
-from warroom.tui.screens.composer import Composer, Draft
 from warroom.tui.screens.dialogs import (
     ChecklistDialog,
     ChoiceDialog,
@@ -73,13 +69,28 @@ class Actions(Base):
         self.push_screen(FormDialog("Add a note", [FormField("text", "Note")], submit=save))
 
     def action_update(self) -> None:
-        if not self._need_state():
-            return
-        fields = template_context(self.state, self.policy, self.now(), self.tz)
-        composer = Composer(self.templates, suggested(self.state), fields)
+        if self._need_state():
+            self._open_composer(self.state)
+
+    @work(thread=True, exclusive=True, group="composer")
+    def _open_composer(self, state) -> None:
+        """Template files are read and jinja2 loaded off the UI thread, when first needed."""
+        from warroom.core.templates import context
+        from warroom.templates import load_templates
+
+        templates, problems = load_templates()
+        fields = context(state, self.policy, self.now(), self.tz)
+        self.call_from_thread(self._show_composer, state, templates, problems, fields)
+
+    def _show_composer(self, state, templates, problems, fields) -> None:
+        from warroom.core.templates import suggested
+        from warroom.tui.screens.composer import Composer, Draft
+
+        for problem in problems:
+            self.notify(problem, title="Template ignored", severity="warning")
 
         def post(draft: Draft | None) -> None:
-            if draft is None:
+            if draft is None or self.state is None:
                 return
             every = self.policy.severity(self.state.current_severity).update_every
             payload = {
@@ -91,7 +102,7 @@ class Actions(Base):
             self.copy_to_clipboard(draft.body)
             self.record("update_posted", payload, self._saved("Update recorded and copied"))
 
-        self.push_screen(composer, post)
+        self.push_screen(Composer(templates, suggested(state), fields), post)
 
     def action_status(self) -> None:
         if not self._need_state():

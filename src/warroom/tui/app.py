@@ -31,7 +31,6 @@ from warroom.core.policy import Policy
 from warroom.core.state import IncidentState
 from warroom.resources import styles_dir
 from warroom.store import EventLog, StoreError, TimelineFilter
-from warroom.templates import load_templates
 from warroom.tui.actions import Actions
 from warroom.tui.widgets.panels import (
     Context,
@@ -40,7 +39,7 @@ from warroom.tui.widgets.panels import (
     header_text,
     roles_text,
 )
-from warroom.tui.widgets.timeline import Timeline
+from warroom.tui.widgets.timeline import PAGE, Timeline
 
 POLL_SECONDS = 0.5
 
@@ -72,12 +71,20 @@ KEYS: list[Binding] = [
 class Refreshed(Message):
     """The log changed (or a refresh was asked for): fresh state and timeline size."""
 
-    def __init__(self, incident_id: str, head: int, state: IncidentState, total: int) -> None:
+    def __init__(
+        self,
+        incident_id: str,
+        head: int,
+        state: IncidentState,
+        total: int,
+        page: tuple[int, list[Event]],
+    ) -> None:
         super().__init__()
         self.incident_id = incident_id
         self.head = head
         self.state = state
         self.total = total
+        self.page = page  # the timeline page the cursor will sit on, fetched ahead
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,6 @@ class WarroomApp(Actions, App[None]):
         self.state: IncidentState | None = None
         self.filter = TimelineFilter()
         self.tz: tzinfo = settings.tz
-        self.templates, self.template_problems = load_templates()
         self.sync_status = "local only"
         self.cluster_status = "not connected"
         self._head = -1
@@ -147,8 +153,6 @@ class WarroomApp(Actions, App[None]):
             self.set_keymap(self.settings.keys)
         self.main.query_one("#timeline", Timeline).border_title = "Timeline"
         self._cluster_placeholder()
-        for problem in self.template_problems:
-            self.notify(problem, title="Template ignored", severity="warning")
         self._writer.start()
         self.set_interval(POLL_SECONDS, self.poll)
         self.set_interval(1.0, self.tick)
@@ -181,17 +185,21 @@ class WarroomApp(Actions, App[None]):
         return self.store.page(self.incident_id, offset, limit, self.filter)
 
     def poll(self, force: bool = False) -> None:
-        if self.incident_id is not None:
-            self._poll(self.incident_id, force)
+        if self.incident_id is None or not self.screen_stack:
+            return
+        timeline = self.main.query_one(Timeline)
+        self._poll(self.incident_id, force, None if timeline.follow else timeline.cursor)
 
     @work(thread=True, exclusive=True, group="poll")
-    def _poll(self, incident_id: str, force: bool) -> None:
+    def _poll(self, incident_id: str, force: bool, cursor: int | None) -> None:
         head = self.store.head()
         if head == self._head and not force:
             return
         state = self.store.state(incident_id)
         total = self.store.count(incident_id, self.filter)
-        self.post_message(Refreshed(incident_id, head, state, total))
+        number = (max(total - 1, 0) if cursor is None else min(cursor, total)) // PAGE
+        events = self.store.page(incident_id, number * PAGE, PAGE, self.filter)
+        self.post_message(Refreshed(incident_id, head, state, total, (number, events)))
 
     def on_refreshed(self, message: Refreshed) -> None:
         if message.incident_id != self.incident_id or not self.screen_stack:
@@ -199,7 +207,7 @@ class WarroomApp(Actions, App[None]):
         self._head = message.head
         self.state = message.state
         timeline = self.main.query_one(Timeline)
-        timeline.reset(message.total, set(message.state.pinned_ids()))
+        timeline.reset(message.total, set(message.state.pinned_ids()), message.page)
         title = "Timeline" + (f" · filter: {self._filter_text()}" if self._filtered() else "")
         timeline.border_title = title
         timeline.border_subtitle = f"{message.total:,} events"

@@ -87,11 +87,15 @@ class Timeline(ScrollView, can_focus=True):
 
     # -- data ---------------------------------------------------------------------------
 
-    def reset(self, total: int, pinned: set[str]) -> None:
-        """The log changed: drop cached pages, keep the cursor (or follow the tail)."""
+    def reset(
+        self, total: int, pinned: set[str], page: tuple[int, list[Event]] | None = None
+    ) -> None:
+        """The log changed: drop cached pages (but the one fetched ahead), keep the cursor."""
         self._generation += 1
         self._pages.clear()
         self._loading.clear()
+        if page is not None:
+            self._pages[page[0]] = page[1]
         self.pinned = pinned
         self.total = total
         self.virtual_size = Size(self.size.width, total)
