@@ -9,6 +9,7 @@ timeline loads its pages in workers. Nothing on the UI thread touches the databa
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from warroom.tui.widgets.panels import (
 from warroom.tui.widgets.timeline import PAGE, Timeline
 
 POLL_SECONDS = 0.5
+SWITCH_INTERVAL = 0.0005
 
 KEYS: list[Binding] = [
     Binding("n", "note", "Note", id="note"),
@@ -149,6 +151,11 @@ class WarroomApp(Actions, App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # The writer thread makes several short sqlite calls per append and needs the GIL
+        # back after each; at the default 5 ms switch interval a repainting UI thread makes
+        # every keystroke's write wait tens of milliseconds.
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         self.main.query_one("#timeline", Timeline).border_title = "Timeline"
@@ -164,6 +171,7 @@ class WarroomApp(Actions, App[None]):
 
     def on_unmount(self) -> None:
         self._writes.put(None)
+        sys.setswitchinterval(self._switch_interval)
 
     def _cluster_placeholder(self) -> None:
         from rich.text import Text
