@@ -127,6 +127,7 @@ class WarroomApp(Actions, App[None]):
         self._rang_for: datetime | None = None
         self._ic_warned = False
         self._writes: queue.Queue[Write | None] = queue.Queue()
+        self._syncer = None
         self._writer = threading.Thread(target=self._write_loop, name="warroom-writer", daemon=True)
 
     # -- layout ---------------------------------------------------------------------------
@@ -161,6 +162,9 @@ class WarroomApp(Actions, App[None]):
         self.main.query_one("#timeline", Timeline).border_title = "Timeline"
         self._cluster_placeholder()
         self._writer.start()
+        if self.settings.server and self.settings.token:
+            self.sync_status = "connecting"
+            self._start_sync()
         self.set_interval(POLL_SECONDS, self.poll)
         self.set_interval(1.0, self.tick)
         self.main.query_one(Timeline).focus()
@@ -171,6 +175,8 @@ class WarroomApp(Actions, App[None]):
 
     def on_unmount(self) -> None:
         self._writes.put(None)
+        if self._syncer is not None:
+            self._syncer.stop()
         sys.setswitchinterval(self._switch_interval)
 
     def _cluster_placeholder(self) -> None:
@@ -184,6 +190,26 @@ class WarroomApp(Actions, App[None]):
         self.main.query_one("#logs", Panel).show(
             Text("Select a pod to follow its logs.", "#8a8a8a")
         )
+
+    # -- sync -------------------------------------------------------------------------------
+
+    @work(thread=True, group="sync")
+    def _start_sync(self) -> None:
+        """Sync runs in its own thread with its own connection; httpx loads here, not at start."""
+        from warroom.sync.engine import Syncer
+
+        try:
+            syncer = Syncer(EventLog(self.store.path), self.settings.server, self.settings.token)
+        except (StoreError, ValueError) as exc:
+            self.call_from_thread(self.notify, f"Sync off: {exc}", severity="error")
+            return
+        syncer.start()
+        self._syncer = syncer
+
+    def _sync_label(self) -> str:
+        if self._syncer is None:
+            return self.sync_status
+        return self._syncer.status().label(self.tz)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -225,7 +251,7 @@ class WarroomApp(Actions, App[None]):
         if self.state is None:
             return None
         return Context(
-            self.state, self.policy, self.now(), self.tz, self.sync_status, self.cluster_status
+            self.state, self.policy, self.now(), self.tz, self._sync_label(), self.cluster_status
         )
 
     def tick(self) -> None:
@@ -307,6 +333,8 @@ class WarroomApp(Actions, App[None]):
     def _written(self, events: list[Event], done: Callable[[list[Event]], None] | None) -> None:
         if done is not None:
             done(events)
+        if self._syncer is not None:
+            self._syncer.poke()
         self.poll(force=True)
 
     # -- helpers for actions ------------------------------------------------------------------
