@@ -82,6 +82,8 @@ class LogView(ScrollView, can_focus=True):
         self.pending = 0
         """Lines that arrived (and pass the filters) while paused."""
         self.dropped = 0
+        self.received = 0
+        """Lines added since the last clear, kept or not (throughput, status)."""
         self.cursor: int | None = None
         """Index into `visible` of the chosen line; None follows the tail."""
         self._rows: list[int] = []
@@ -97,11 +99,13 @@ class LogView(ScrollView, can_focus=True):
 
     def clear(self) -> None:
         self.kept, self.shown, self.pending, self.dropped, self.cursor = [], [], 0, 0, None
+        self.received = 0
         self._relayout()
 
     def add(self, lines: list[Line], dropped: int = 0) -> None:
         """One drained batch."""
         self.dropped += dropped
+        self.received += len(lines)
         self.kept.extend(lines)
         self.kept = _trimmed(self.kept, self.max_lines)
         if self.paused:

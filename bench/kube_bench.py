@@ -1,0 +1,198 @@
+"""The cluster panes under load: log throughput simulator -> client -> logs pane next to raw
+`Log.write_lines`, key latency while logs flood, memory after 1M lines, and key latency with
+500 pods changing 50 times a second."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+from textual.app import App, ComposeResult
+from textual.widgets import Log
+
+from bench.report import Figure, percentile, section
+from warroom.kube.gateway import Gateway, Target
+from warroom.kube.logs import LogOptions, LogTarget
+from warroom.kube.sim import Simulator, SystemClock
+from warroom.kube.sim.state import ClusterState
+from warroom.tui.widgets.logs import LogsPane, LogView
+from warroom.tui.widgets.pods import PodsPane
+
+FLOOD_SERVER = """
+import sys
+from warroom.kube.sim import Flood, ManualClock, Simulator
+path, total, width = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+with Simulator(Flood(rate=1_000_000, total=total, width=width), clock=ManualClock()) as sim:
+    sim.advance(total / 1_000_000 + 5)  # start-up, then every line
+    sim.write_kubeconfig(path)
+    print(sim.state.store.list("pods", "bench")[0]["metadata"]["name"], flush=True)
+    sys.stdin.read()
+"""
+"""The flood's API server runs in its own process, as a real one would: not in our GIL."""
+N_LINES = 1_000_000
+WIDTH = 100
+N_PODS = 500
+CHANGES_PER_SECOND = 50
+
+
+@dataclass(frozen=True)
+class ManyPods:
+    """`N_PODS` replicas of one deployment in namespace `bench`."""
+
+    namespace: str = "bench"
+
+    def build(self, now: int) -> ClusterState:
+        state = ClusterState(now - 3_600 * 10**9, nodes=20)
+        state.add_namespace(self.namespace)
+        state.add_deployment(self.namespace, "many", [{"name": "app", "image": "x"}], N_PODS)
+        state.advance_to(now)
+        return state
+
+
+class Bench(App[None]):
+    def __init__(self, widget_factory) -> None:
+        super().__init__()
+        self._factory = widget_factory
+
+    def compose(self) -> ComposeResult:
+        yield self._factory()
+
+
+async def _press_latencies(pilot, key: str, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        start = time.perf_counter()
+        await pilot.press(key)
+        out.append((time.perf_counter() - start) * 1000)
+        await pilot.pause(0.02)
+    return out
+
+
+async def _flood(kubeconfig: Path, pod: str) -> tuple[float, list[float], float]:
+    """Lines/s into the pane, key latencies during the flood, RSS growth (MiB)."""
+    gateway = Gateway(Target(kubeconfig=str(kubeconfig)))
+    app = Bench(lambda: LogsPane(gateway))
+    process = psutil.Process()
+    async with app.run_test(size=(120, 35)) as pilot:
+        pane = app.query_one(LogsPane)
+        view = app.query_one(LogView)
+        view.focus()
+        rss_before = process.memory_info().rss
+        start = time.perf_counter()
+        pane.follow([LogTarget("bench", pod)], LogOptions(tail_lines=None))
+        latencies: list[float] = []
+        while view.received + view.dropped < N_LINES:
+            if len(latencies) < 200 and view.received > 10_000:
+                latencies += await _press_latencies(pilot, "down", 1)
+            else:
+                await pilot.pause(0.05)
+        elapsed = time.perf_counter() - start
+        rss_after = process.memory_info().rss
+    gateway.close()
+    print(f"  ({view.dropped:,} lines dropped by the bounded buffer)")
+    return N_LINES / elapsed, latencies, (rss_after - rss_before) / 2**20
+
+
+async def _raw_log(lines: list[str]) -> float:
+    """The baseline: the same lines into Textual's Log in the same batch size, lines/s."""
+    app = Bench(lambda: Log(max_lines=20_000))
+    async with app.run_test(size=(120, 35)) as pilot:
+        log = app.query_one(Log)
+        start = time.perf_counter()
+        for at in range(0, len(lines), 10_000):
+            log.write_lines(lines[at : at + 10_000])
+            await pilot.pause(0)
+        elapsed = time.perf_counter() - start
+    return len(lines) / elapsed
+
+
+async def _many_pods(kubeconfig: Path, sim: Simulator) -> list[float]:
+    gateway = Gateway(Target(kubeconfig=str(kubeconfig)))
+    app = Bench(lambda: PodsPane(gateway))
+    stop = threading.Event()
+
+    def churn() -> None:
+        rng = random.Random(1)
+        while not stop.wait(1 / CHANGES_PER_SECOND):
+            pods = sim.state.store.list("pods", "bench")
+            sim.state.delete_pod("bench", rng.choice(pods)["metadata"]["name"], grace=0)
+
+    async with app.run_test(size=(120, 35)) as pilot:
+        pane = app.query_one(PodsPane)
+        deadline = time.monotonic() + 60
+        while pane.table.row_count < N_PODS and time.monotonic() < deadline:
+            await pilot.pause(0.1)
+        print(f"  ({pane.table.row_count} rows; watch {pane.watcher.state})")
+        pane.table.focus()
+        changer = threading.Thread(target=churn, daemon=True)
+        changer.start()
+        try:
+            latencies = await asyncio.wait_for(_press_latencies(pilot, "down", 200), 60)
+        except TimeoutError:
+            print("  (key presses did not complete within 60 s under churn)")
+            latencies = [float("inf")]
+        stop.set()
+        changer.join()
+    gateway.close()
+    return latencies
+
+
+def run() -> list[Figure]:
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        kubeconfig = Path(tmp) / "flood"
+        server = subprocess.Popen(
+            [sys.executable, "-c", FLOOD_SERVER, str(kubeconfig), str(N_LINES), str(WIDTH)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None
+            pod = server.stdout.readline().strip()
+            rate, keys, growth = asyncio.run(_flood(kubeconfig, pod))
+        finally:
+            server.kill()
+            server.wait()
+        filler = "x" * (WIDTH - 11)
+        raw = asyncio.run(_raw_log([f"{i:010d} {filler}" for i in range(N_LINES)]))
+        section(f"Logs: {N_LINES:,} lines of {WIDTH} bytes, simulator -> client -> logs pane")
+        figures.append(
+            Figure(
+                "end-to-end log throughput",
+                rate / 1000,
+                "klines/s",
+                "raw Log.write_lines",
+                raw / 1000,
+                ">= 100k/s and >= 0.7x raw",
+                rate >= 100_000 and rate >= 0.7 * raw,
+            )
+        )
+        p99 = percentile(keys, 99)
+        figures.append(
+            Figure("key latency p99 while flooding", p99, "ms", goal="<= 100 ms", met=p99 <= 100)
+        )
+        figures.append(
+            Figure("RSS growth after 1M lines", growth, "MiB", goal="<= 100 MiB", met=growth <= 100)
+        )
+        with Simulator(ManyPods(), clock=SystemClock()) as sim:
+            kubeconfig = sim.write_kubeconfig(Path(tmp) / "many", namespace="bench")
+            keys = asyncio.run(_many_pods(kubeconfig, sim))
+        section(f"Pods: {N_PODS} pods, {CHANGES_PER_SECOND} deletions/s (each a few events)")
+        p99 = percentile(keys, 99)
+        figures.append(
+            Figure(
+                "key latency p99, 500 pods churning", p99, "ms", goal="<= 100 ms", met=p99 <= 100
+            )
+        )
+    for figure in figures:
+        print(figure.line())
+    return figures
