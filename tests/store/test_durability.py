@@ -63,3 +63,30 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(tmp_path):
     missing = [i for i in acknowledged if i not in stored]
     assert missing == []
     assert len(acknowledged) >= 5
+
+
+def test_a_second_log_in_one_process_keeps_the_first_ones_locks(tmp_path):
+    """Opening another EventLog on the same file must not drop this process's SQLite locks.
+
+    (Closing any descriptor of a file releases all of the process's POSIX locks on it; if
+    EventLog touched the file outside SQLite, another process closing its connection would
+    think it was the last one and delete the WAL that this process is still writing to.)
+    """
+    db = tmp_path / "shared.db"
+    incident = "01JZ0000000000000000000000"
+    first = EventLog(db)
+    first.append(incident, "note", {"text": "before"}, "a")
+    second = EventLog(db)  # e.g. the console's writer thread
+    probe = (
+        "import sys; from warroom.store import EventLog;"
+        "log = EventLog(sys.argv[1]); log.head(); log.close()"
+    )
+    subprocess.run([sys.executable, "-c", probe, str(db)], check=True, timeout=60)
+    event = second.append(incident, "note", {"text": "after"}, "a")
+    check = sqlite3.connect(db)
+    ids = {row[0] for row in check.execute("SELECT id FROM events")}
+    check.close()
+    first.close()
+    second.close()
+    assert event.id in ids
+    assert (tmp_path / "shared.db-wal").exists() or len(ids) == 2

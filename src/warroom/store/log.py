@@ -62,9 +62,19 @@ class TimelineFilter:
 
 
 def _create_private(path: Path) -> None:
-    """Create the database file readable by its owner only (it holds incident details)."""
+    """Create a new database file readable by its owner only (it holds incident details).
+
+    An existing file is never opened here: closing any descriptor of a file drops all of
+    this process's POSIX locks on it, SQLite's included, and another process would then
+    take itself for the last user and delete the WAL this process still writes to.
+    """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    if path.exists():
+        return
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:  # another process created it a moment ago
+        return
     os.close(fd)
 
 

@@ -16,7 +16,7 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -90,7 +90,10 @@ class SqliteBackend(Backend):
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # holds token hashes
+        if not self.path.exists():  # 0600: it holds token hashes. Never reopen an existing
+            # file outside SQLite: closing it would drop this process's SQLite locks.
+            with suppress(FileExistsError):
+                os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         self._writer = self._connect()
         self._reader = self._connect()
         self._writer.executescript(SCHEMA)  # idempotent; executescript commits on its own
