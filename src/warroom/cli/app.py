@@ -9,8 +9,8 @@ import click
 
 from warroom import __version__
 from warroom.cli import incident, kube_cmds, porting, show, sync_cmds
-from warroom.cli.context import Ctx, Failure, common_options
-from warroom.store import StoreError
+from warroom.cli.console import kube_options, kube_target, open_console
+from warroom.cli.context import Ctx, common_options
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,8 +24,9 @@ from warroom.store import StoreError
     "--as", "user", metavar="NAME", envvar="WARROOM_USER", help="Who is acting (env WARROOM_USER)."
 )
 @click.version_option(__version__, prog_name="warroom")
+@kube_options
 @click.pass_context
-def cli(click_ctx: click.Context, db: Path | None, user: str | None) -> None:
+def cli(click_ctx: click.Context, db: Path | None, user: str | None, **kube: object) -> None:
     """warroom: the incident war-room console.
 
     Run without a command to open the console on the latest open incident
@@ -35,28 +36,16 @@ def cli(click_ctx: click.Context, db: Path | None, user: str | None) -> None:
     click_ctx.obj = ctx
     click_ctx.call_on_close(ctx.close)
     if click_ctx.invoked_subcommand is None:
-        open_console(ctx, None)
-
-
-def open_console(ctx: Ctx, ref: str | None) -> None:
-    """Run the full-screen console (imported here: Textual is only loaded when needed)."""
-    from warroom.tui.app import WarroomApp
-
-    if not sys.stdout.isatty():
-        raise Failure("the console needs a terminal; use `warroom show` in scripts")
-    incident = ctx.log.resolve(ref) if ref else ctx.log.latest_open()
-    WarroomApp(ctx.log, ctx.settings, incident, actor=ctx.actor).run()
+        open_console(ctx, None, kube_target(**kube))
 
 
 @click.command("open")
 @click.argument("incident_ref", metavar="ID")
+@kube_options
 @click.pass_obj
-def open_(ctx: Ctx, incident_ref: str) -> None:
+def open_(ctx: Ctx, incident_ref: str, **kube: object) -> None:
     """Open the console on one incident."""
-    try:
-        open_console(ctx, incident_ref)
-    except StoreError as exc:
-        raise Failure(str(exc)) from None
+    open_console(ctx, incident_ref, kube_target(**kube))
 
 
 @click.command()
@@ -69,7 +58,7 @@ def demo(ctx: Ctx) -> None:
     incident = seed(path)
     click.echo(f"demo incident written to {path}", err=True)
     if sys.stdout.isatty():
-        open_console(ctx, incident)
+        open_console(ctx, incident, kube_target(None, None, None, None, False))
     else:
         click.get_current_context().invoke(show.show)
 

@@ -30,9 +30,12 @@ from warroom.core import clock
 from warroom.core.events import Event, PayloadError
 from warroom.core.policy import Policy
 from warroom.core.state import IncidentState
+from warroom.kube.gateway import Gateway, GatewayError, Target
+from warroom.kube.logs import LogOptions
 from warroom.resources import styles_dir
 from warroom.store import EventLog, StoreError, TimelineFilter
 from warroom.tui.actions import Actions
+from warroom.tui.widgets.logs import LogsPane
 from warroom.tui.widgets.panels import (
     Context,
     Panel,
@@ -40,6 +43,7 @@ from warroom.tui.widgets.panels import (
     header_text,
     roles_text,
 )
+from warroom.tui.widgets.pods import PodsPane
 from warroom.tui.widgets.timeline import PAGE, Timeline
 
 POLL_SECONDS = 0.5
@@ -98,7 +102,7 @@ class Write:
 
 class WarroomApp(Actions, App[None]):
     TITLE = "warroom"
-    CSS_PATH = str(styles_dir() / "app.tcss")
+    CSS_PATH = [str(styles_dir() / "app.tcss"), str(styles_dir() / "cluster.tcss")]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = KEYS
     ENABLE_COMMAND_PALETTE = True
@@ -110,8 +114,10 @@ class WarroomApp(Actions, App[None]):
         incident_id: str | None = None,
         now: Callable[[], datetime] | None = None,
         actor: str | None = None,
+        kube: Target | None = None,
     ) -> None:
         super().__init__()
+        self.kube = kube
         self.store = log
         self.settings = settings
         self.policy: Policy = settings.policy()
@@ -140,15 +146,19 @@ class WarroomApp(Actions, App[None]):
     def compose(self) -> ComposeResult:
         yield Static("", id="header")
         with Horizontal(id="body"):
-            with Vertical(id="main"):
-                yield Timeline(self._fetch_page, self.tz, id="timeline")
-                with Horizontal(id="cluster"):
-                    yield Panel("Pods", id="pods")
-                    yield Panel("Logs", id="logs")
+            yield Timeline(self._fetch_page, self.tz, id="timeline")
             with Vertical(id="side"):
                 yield Panel("Update cadence", id="cadence")
                 yield Panel("Roles", id="roles")
                 yield Panel("Selected", id="details")
+        with Horizontal(id="cluster"):
+            if self.kube is None:
+                yield Panel("Pods", id="pods")
+                yield Panel("Logs", id="logs")
+            else:
+                gateway = Gateway(self.kube)
+                yield PodsPane(gateway, incident_commander=self._ic_name, id="pods")
+                yield LogsPane(gateway, id="logs")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -160,7 +170,12 @@ class WarroomApp(Actions, App[None]):
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         self.main.query_one("#timeline", Timeline).border_title = "Timeline"
-        self._cluster_placeholder()
+        if self.kube is None:
+            self._cluster_placeholder()
+        else:
+            self.main.query_one("#pods").border_title = "Pods"
+            self.main.query_one("#logs").border_title = "Logs"
+            self._describe_cluster(self.main.query_one(PodsPane).gateway)
         self._writer.start()
         if self.settings.server and self.settings.token:
             self.sync_status = "connecting"
@@ -189,6 +204,52 @@ class WarroomApp(Actions, App[None]):
         self.main.query_one("#pods", Panel).show(hint)
         self.main.query_one("#logs", Panel).show(
             Text("Select a pod to follow its logs.", "#8a8a8a")
+        )
+
+    # -- cluster ----------------------------------------------------------------------------
+
+    @work(thread=True, group="cluster")
+    def _describe_cluster(self, gateway: Gateway) -> None:
+        """Context and namespace for the header; reading the kubeconfig is IO, so here."""
+        try:
+            _, current = gateway.contexts()
+            label = f"{current or 'no context'}/{gateway.namespace()}"
+        except GatewayError as exc:
+            label = f"unavailable: {exc}"
+        self.cluster_status = label
+
+    def _ic_name(self) -> str | None:
+        holder = self.state.holder("incident_commander") if self.state else None
+        return holder.value if holder else None
+
+    def on_pods_pane_pod_selected(self, message: PodsPane.PodSelected) -> None:
+        if message.pod:
+            self.main.query_one(LogsPane).follow_pod(message.pod, LogOptions(tail_lines=200))
+
+    def on_logs_pane_line_pinned(self, message: LogsPane.LinePinned) -> None:
+        payload = {
+            "pod": message.pod,
+            "container": message.container or "",
+            "namespace": message.namespace,
+            "source_time": _aware(message.source_time),
+            "text": message.text,
+        }
+        self.record("log_pinned", payload, self._saved("Log line pinned to the timeline"))
+
+    def on_pods_pane_action_done(self, message: PodsPane.ActionDone) -> None:
+        r = message.result
+        change = r.change
+        payload = {
+            "description": " ".join(change.summary) if change else r.message,
+            "command": change.command if change else "",
+            "result": r.message,
+            "ok": r.ok,
+        }
+        self.record("action_taken", payload)
+        self.notify(
+            r.message,
+            title="Done" if r.ok else "Failed",
+            severity="information" if r.ok else "error",
         )
 
     # -- sync -------------------------------------------------------------------------------
@@ -361,5 +422,14 @@ class WarroomApp(Actions, App[None]):
         return datetime.now().astimezone().tzinfo or ZoneInfo("UTC")
 
 
-def run(log: EventLog, settings: Settings, incident_id: str | None) -> None:
-    WarroomApp(log, settings, incident_id).run()
+def _aware(text: str) -> str | None:
+    """A kubelet timestamp (RFC 3339, nanoseconds) as ISO 8601 with microseconds, or None."""
+    if not text:
+        return None
+    head, _, rest = text.partition(".")
+    frac = "".join(ch for ch in rest if ch.isdigit())[:6]
+    try:
+        moment = datetime.fromisoformat(f"{head}.{frac or '0'}+00:00")
+    except ValueError:
+        return None
+    return moment.isoformat()

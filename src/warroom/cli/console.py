@@ -1,0 +1,51 @@
+"""Opening the console: kubectl's flags for its cluster panes, and the terminal check."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from warroom.cli.context import Ctx, Failure
+from warroom.store import StoreError
+
+
+def kube_options(command):
+    """kubectl's flags for the console's pods and logs panes."""
+    for option in reversed(
+        [
+            click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig."),
+            click.option("--context", "kube_context", help="Kubeconfig context."),
+            click.option("--namespace", "-n", help="Namespace (default: the context's)."),
+            click.option("--selector", "-l", help="Label selector for pods."),
+            click.option("--all-namespaces", "-A", is_flag=True, help="Pods of every namespace."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def kube_target(kubeconfig, kube_context, namespace, selector, all_namespaces):
+    """A cluster to show, or None when there is no kubeconfig anywhere (the panes say how)."""
+    from warroom.kube.gateway import Target
+
+    paths = [kubeconfig] if kubeconfig else os.environ.get("KUBECONFIG", "").split(os.pathsep)
+    paths = [p for p in paths if p] or [str(Path.home() / ".kube" / "config")]
+    if not any(Path(p).expanduser().is_file() for p in paths):
+        return None
+    return Target(kubeconfig, kube_context, namespace, selector, all_namespaces)
+
+
+def open_console(ctx: Ctx, ref: str | None, kube=None) -> None:
+    """Run the full-screen console (imported here: Textual is only loaded when needed)."""
+    from warroom.tui.app import WarroomApp
+
+    if not sys.stdout.isatty():
+        raise Failure("the console needs a terminal; use `warroom show` in scripts")
+    try:
+        incident = ctx.log.resolve(ref) if ref else ctx.log.latest_open()
+    except StoreError as exc:
+        raise Failure(str(exc)) from None
+    WarroomApp(ctx.log, ctx.settings, incident, actor=ctx.actor, kube=kube).run()
