@@ -6,7 +6,7 @@ Mixed into `WarroomApp`; kept apart so the app file stays about threads and layo
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -50,6 +50,16 @@ class Actions(Base):
             self.notify("No incident open: press D to declare one", severity="error")
             return False
         return True
+
+    def _typed_time(self, values: dict[str, str] | None) -> datetime | None:
+        """The time typed in a form's `at` field, or None (a bad one is said, not raised)."""
+        if not values:
+            return None
+        try:
+            return parse_when(values["at"], self.now(), self.tz)
+        except ValueError as exc:
+            self.notify(str(exc), severity="error")
+            return None
 
     def _saved(self, message: str):
         def done(events: list[Event]) -> None:
@@ -225,12 +235,8 @@ class Actions(Base):
                 return
 
             def when_given(values: dict[str, str] | None) -> None:
-                if not values:
-                    return
-                try:
-                    at = parse_when(values["at"], self.now(), self.tz)
-                except ValueError as exc:
-                    self.notify(str(exc), severity="error")
+                at = self._typed_time(values)
+                if at is None:
                     return
                 self.record(
                     "milestone_set",
@@ -330,14 +336,9 @@ class Actions(Base):
             return
 
         def go(values: dict[str, str] | None) -> None:
-            if not values:
-                return
-            try:
-                at = parse_when(values["at"], self.now(), self.tz)
-            except ValueError as exc:
-                self.notify(str(exc), severity="error")
-                return
-            self._jump(at)
+            at = self._typed_time(values)
+            if at is not None:
+                self._jump(at)
 
         self.push_screen(FormDialog("Jump to time", [FormField("at", "Time (14:05, -1h)")]), go)
 

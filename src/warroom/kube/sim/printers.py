@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .clock import human_duration, parse_rfc3339
+from warroom.kube.status import human_duration
+
+from .clock import parse_rfc3339
 
 Obj = dict[str, Any]
 
