@@ -57,3 +57,32 @@ async def test_logs_pin_and_rollback_are_recorded(kubeconfig, demo_db, monkeypat
             assert action["ok"] is True
             assert action["command"] == "kubectl -n shop rollout undo deployment/checkout"
             assert last(demo_db).actor == "you"
+
+
+async def test_switching_namespace_from_the_console(kubeconfig, demo_db, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    with EventLog(demo_db) as log:
+        app = WarroomApp(
+            log, load_settings(), INCIDENT, actor="you", kube=Target(kubeconfig=str(kubeconfig))
+        )
+        async with app.run_test(size=(120, 35)) as pilot:
+            pods = app.main.query_one(PodsPane)
+            await wait_for(pilot, lambda: pods.table.row_count == 8, timeout=15)
+            await pilot.press("K")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "ChoiceDialog")
+            await pilot.press("enter")  # the one context
+            await wait_for(pilot, lambda: "Namespace" in getattr(app.screen, "title_text", ""))
+            options = [value for value, _ in app.screen.options]
+            await pilot.press("home", *["down"] * options.index("kube-system"), "enter")
+            await wait_for(pilot, lambda: app.cluster_status == "warroom-sim/kube-system")
+            await wait_for(
+                pilot,
+                lambda: (
+                    pods.table.row_count > 0
+                    and all(
+                        not r.name.startswith("checkout")
+                        for r in pods.watcher.snapshot().rows.values()
+                    )
+                ),
+                timeout=15,
+            )

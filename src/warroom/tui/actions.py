@@ -412,6 +412,69 @@ class Actions(Base):
         key = override or binding.key
         return {"question_mark": "?"}.get(key, key)
 
+    # -- cluster --------------------------------------------------------------------------------
+
+    def action_cluster(self) -> None:
+        """Switch the pods and logs panes to another context and namespace (or all)."""
+        if self.kube is None:
+            self.notify(
+                "No kubeconfig: run with --kubeconfig or KUBECONFIG (or start `warroom sim`)",
+                severity="warning",
+            )
+            return
+        from warroom.tui.widgets.pods import PodsPane
+
+        self._list_contexts(self.main.query_one(PodsPane).gateway)
+
+    @work(thread=True, exclusive=True, group="cluster-switch")
+    def _list_contexts(self, gateway) -> None:
+        from warroom.kube.gateway import GatewayError
+
+        try:
+            names, current = gateway.contexts()
+        except GatewayError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.call_from_thread(self._pick_context, gateway, names, current)
+
+    def _pick_context(self, gateway, names: list[str], current: str | None) -> None:
+        def chosen(context: str | None) -> None:
+            if context:
+                self._list_namespaces(gateway.switch(context=context, namespace=None), context)
+
+        options = [(name, name) for name in names]
+        self.push_screen(ChoiceDialog("Kubernetes context", options, current), chosen)
+
+    @work(thread=True, exclusive=True, group="cluster-switch")
+    def _list_namespaces(self, gateway, context: str) -> None:
+        from warroom.kube.gateway import GatewayError
+
+        try:
+            names, current = gateway.namespaces(), gateway.namespace()
+        except GatewayError as exc:
+            self.call_from_thread(self.notify, f"{context}: {exc}", severity="error")
+            return
+        self.call_from_thread(self._pick_namespace, context, names, current)
+
+    def _pick_namespace(self, context: str, names: list[str], current: str) -> None:
+        from warroom.tui.widgets.logs import LogsPane
+        from warroom.tui.widgets.pods import PodsPane
+
+        def chosen(namespace: str | None) -> None:
+            if not namespace:
+                return
+            every = namespace == "*"
+            pods = self.main.query_one(PodsPane)
+            pods.switch(
+                context=context, namespace=None if every else namespace, all_namespaces=every
+            )
+            self.main.query_one(LogsPane).gateway = pods.gateway
+            self.cluster_status = f"{context}/{'all namespaces' if every else namespace}"
+            self.tick()
+
+        options = [("*", "(all namespaces)"), *((name, name) for name in names)]
+        self.push_screen(ChoiceDialog(f"Namespace in {context}", options, current), chosen)
+
     # -- incidents ------------------------------------------------------------------------------
 
     def choose_incident(self) -> None:

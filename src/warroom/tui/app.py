@@ -69,6 +69,7 @@ KEYS: list[Binding] = [
     Binding("D", "declare", "Declare", id="declare", show=False),
     Binding("e", "export", "Export", id="export"),
     Binding("r", "toggle_side", "Panels", id="toggle_side", show=False),
+    Binding("K", "cluster", "Cluster", id="cluster", show=False),
     Binding("question_mark", "help", "Keys", id="help"),
     Binding("q", "quit", "Quit", id="quit"),
 ]
