@@ -136,12 +136,12 @@ def test_migrations_are_recorded_and_a_newer_database_is_refused(db_path):
     EventLog(db_path).close()
     conn = sqlite3.connect(db_path)
     names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")]
-    assert names == ["m001_event_log"]
+    assert names == ["m001_event_log", "m002_declarations_index"]
     conn.execute(
         "INSERT INTO _sqlite_migrations (migration_set, name, applied_at)"
         " VALUES ('warroom', 'm999_future', 'x')"
     )
-    conn.execute("PRAGMA user_version = 2")  # what a newer warroom would have left
+    conn.execute("PRAGMA user_version = 3")  # what a newer warroom would have left
     conn.commit()
     conn.close()
     with pytest.raises(StoreError, match="newer warroom"):
@@ -180,3 +180,22 @@ def test_schema_version_counts_the_migrations(db_path):
     conn = sqlite3.connect(db_path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
+
+
+def test_a_version_1_database_is_migrated_forward(db_path):
+    """A file from before m002 gets the new index and keeps its events."""
+    with EventLog(db_path) as log:
+        incident = declare(log)
+    conn = sqlite3.connect(db_path)
+    conn.execute("DROP INDEX events_declarations")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_declarations_index'")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with EventLog(db_path) as log:
+        assert log.incident_ids() == [incident]
+        plan = log.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT incident_id FROM events WHERE kind = 'declared'"
+            " GROUP BY incident_id ORDER BY min(hlc) DESC"
+        ).fetchall()
+        assert "events_declarations" in str(plan)

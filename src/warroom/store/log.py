@@ -24,7 +24,7 @@ from warroom.core.ids import new_id
 from warroom.core.state import PROJECTION_VERSION, IncidentState
 
 BUSY_TIMEOUT_MS = 10_000
-SCHEMA_VERSION = 1  # the number of migrations in schema.py (a test keeps them equal)
+SCHEMA_VERSION = 2  # the number of migrations in schema.py (a test keeps them equal)
 SNAPSHOT_AFTER = 256  # refresh the cached projection once this many events pile up behind it
 _EVENT_COLUMNS = "id, incident_id, device_id, hlc, actor, kind, payload"
 _COLUMNS = f"seq, {_EVENT_COLUMNS}"

@@ -45,4 +45,12 @@ def m001_event_log(db: Database) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+@migrations()
+def m002_declarations_index(db: Database) -> None:
+    """Listing incidents reads only declarations, not every event."""
+    db.execute(
+        "CREATE INDEX events_declarations ON events (incident_id, hlc) WHERE kind = 'declared'"
+    )
+
+
 KNOWN = {m.name for m in migrations._migrations}
