@@ -7,11 +7,12 @@ import pytest
 
 from warroom.kube.sim import Flood, Shop
 from warroom.kube.sim import patch as patches
-from warroom.kube.sim.clock import SECOND, human_duration, parse_rfc3339, rfc3339nano
+from warroom.kube.sim.clock import SECOND, parse_rfc3339, rfc3339nano
 from warroom.kube.sim.logs import Instance, PeriodicScript, encode, start_cursor, take
 from warroom.kube.sim.printers import row
 from warroom.kube.sim.selectors import POD_FIELDS, Selector, SelectorError
 from warroom.kube.sim.state import REVISION, ClusterState
+from warroom.kube.status import human_duration
 
 T0 = 1_750_000_000 * SECOND
 

@@ -89,7 +89,13 @@ class PodsPane(Widget, can_focus=False):
         self._shown: dict[str, tuple[str, ...]] = {}
         self._restarts: dict[str, int] = {}
         self._hot: dict[str, float] = {}
+        self._hot_until = float("inf")
+        """When the earliest highlight ends (monotonic), so the tick that ends it re-renders."""
+        self._seen: dict[str, PodRow] = {}
+        """The `PodRow` each shown row was last computed from (the watcher replaces on change)."""
         self._version = -1
+        self._second = -1
+        self._status: tuple[Any, ...] = ()
         self._where = ""
 
     def compose(self) -> ComposeResult:
@@ -136,6 +142,8 @@ class PodsPane(Widget, can_focus=False):
         self.watcher = PodWatcher(self.gateway, self.settings)
         self.table.clear()
         self._shown.clear()
+        self._seen.clear()
+        self._status = ()
         self._version = -1
         self._start()
 
@@ -151,19 +159,40 @@ class PodsPane(Widget, can_focus=False):
         return self.watcher.snapshot().rows.get(key or "")
 
     def refresh_rows(self) -> None:
-        """Apply the watcher's latest snapshot: only changed cells, added and removed rows."""
+        """Apply the watcher's latest snapshot: only changed cells, added and removed rows.
+
+        Nothing is done when neither the snapshot, nor the second shown in AGE, nor a highlight
+        has changed; a row whose `PodRow` is the one already shown is re-rendered only when its
+        time-dependent text changes. Every table mutation invalidates the DataTable's render
+        caches, so all of a tick's changes go in together and the table is sorted only when a
+        row was added (never on a tick that merely updates cells).
+        """
         snap = self.watcher.snapshot()
         now = time.time_ns()
+        second = now // 1_000_000_000
+        clock = time.monotonic()
+        expired = self._hot_until <= clock
+        if snap.version == self._version and second == self._second and not expired:
+            return
         table = self.table
-        self._status_line(snap.state, snap.hint, len(snap.rows))
-        self._version = snap.version
+        if (snap.state, snap.hint, len(snap.rows), self._where) != self._status:
+            self._status = (snap.state, snap.hint, len(snap.rows), self._where)
+            self._status_line(snap.state, snap.hint, len(snap.rows))
+        ticked = second != self._second or expired
+        self._version, self._second = snap.version, second
+        if expired:
+            self._hot = {uid: until for uid, until in self._hot.items() if until > clock}
         for uid in [uid for uid in self._shown if uid not in snap.rows]:
             table.remove_row(uid)
             del self._shown[uid]
+            self._seen.pop(uid, None)
             self._restarts.pop(uid, None)
+            self._hot.pop(uid, None)
         added = False
-        clock = time.monotonic()
         for uid, row in snap.rows.items():
+            if not ticked and self._seen.get(uid) is row:
+                continue
+            self._seen[uid] = row
             before = self._restarts.get(uid)
             if before is not None and row.restarts > before:
                 self._hot[uid] = clock + HOT_SECONDS
@@ -179,9 +208,10 @@ class PodsPane(Widget, can_focus=False):
                 added = True
             else:
                 for index, column in enumerate(COLUMNS):
-                    if old[index] != cells[index] or index == 3:
+                    if old[index] != cells[index] or (index == 3 and old[6] != cells[6]):
                         table.update_cell(uid, column.lower(), styled[index])
             self._shown[uid] = cells
+        self._hot_until = min(self._hot.values(), default=float("inf"))
         if added:
             table.sort("name", key=lambda name: name.plain)
 
