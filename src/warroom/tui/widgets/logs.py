@@ -33,7 +33,7 @@ from textual.widgets import Input, Static
 from warroom.kube.gateway import Gateway
 from warroom.kube.logs import Line, LogOptions, LogSession, LogTarget
 
-DRAIN = 0.1
+DRAIN = 0.05
 PALETTE = ("#5fafff", "#ffaf5f", "#87d787", "#d787ff", "#5fd7d7", "#ff87af", "#d7d75f", "#afafff")
 HIGHLIGHT = Style(color="#000000", bgcolor="#ffd700", bold=True)
 CURSOR = Style(bgcolor="#264f78")
@@ -106,6 +106,8 @@ class LogView(ScrollView, can_focus=True):
         """One drained batch."""
         self.dropped += dropped
         self.received += len(lines)
+        if len(lines) > self.max_lines:
+            lines = lines[-self.max_lines :]  # older ones would be trimmed at once anyway
         self.kept.extend(lines)
         self.kept = _trimmed(self.kept, self.max_lines)
         if self.paused:
