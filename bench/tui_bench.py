@@ -69,18 +69,30 @@ async def key_to_disk(db: Path, presses: int = 60) -> list[float]:
         while app.state is None:
             await pilot.pause(0.01)
         watcher.start()
+        # Keys go in with `simulate_key`, not the pilot: `Pilot.press` waits for the whole
+        # process to go idle, which the watcher thread never lets it.
         for _ in range(presses):
-            await pilot.press("n", "x")
+            app.simulate_key("n")
+            await until(lambda: type(app.focused).__name__ == "Input")  # the dialog listens
+            app.simulate_key("x")
+            await until(lambda: getattr(app.focused, "value", "") == "x")
             before = len(seen)
             start = time.perf_counter()
-            await pilot.press("enter")
-            while len(seen) == before:
-                await asyncio.sleep(0.001)
+            app.simulate_key("enter")
+            await until(lambda n=before: len(seen) > n)
             latencies.append(seen[before] - start)
     stop.set()
     watcher.join()
     log.close()
     return latencies
+
+
+async def until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the console did not react within 10 s")
+        await asyncio.sleep(0.0005)
 
 
 def run() -> list[Figure]:
