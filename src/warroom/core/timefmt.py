@@ -19,9 +19,17 @@ class TimeFormatter:
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz
         self._blocks: dict[int, tuple[str, int]] = {}
+        self._last: tuple[int, str] = (-1, "")  # events come in bursts within one second
 
     def ms(self, epoch_ms: int) -> str:
         seconds = epoch_ms // 1000
+        if seconds == self._last[0]:
+            return self._last[1]
+        text = self._format(seconds)
+        self._last = (seconds, text)
+        return text
+
+    def _format(self, seconds: int) -> str:
         block, into = divmod(seconds, BLOCK)
         cached = self._blocks.get(block)
         if cached is None:
