@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,6 +11,7 @@ import click
 from warroom.cli.context import Ctx, Failure, incident_option, pass_ctx
 from warroom.core.export import FORMATS, from_json, to_csv, to_json, to_markdown
 from warroom.core.export.jsonlog import ImportError_
+from warroom.files import write_atomically
 from warroom.store import StoreError
 
 
@@ -22,16 +22,6 @@ def render(ctx: Ctx, incident: str, fmt: str, tz: ZoneInfo) -> str:
     if fmt == "csv":
         return to_csv(events, tz)
     return to_markdown(ctx.state(incident), events, ctx.policy, tz)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file and rename, so a reader never sees half an export."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 @click.command()

@@ -25,6 +25,7 @@ from warroom.core.policy import MILESTONES, Status
 from warroom.core.state import transition_warning
 from warroom.core.text import clean, one_line, slug
 from warroom.core.timeparse import parse_date, parse_when
+from warroom.files import write_atomically
 from warroom.store import TimelineFilter
 from warroom.tui.screens.dialogs import (
     ChecklistDialog,
@@ -557,9 +558,7 @@ class Actions(Base):
         day = channel_name(state, self.tz).removeprefix("#incident-")[:10]
         path = Path.cwd() / f"postmortem-{day}-{slug(state.title.value or '', 30)}.md"
         try:
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(path)
+            write_atomically(path, text)
         except OSError as exc:
             self.call_from_thread(self.notify, f"Export failed: {exc}", severity="error")
             return
