@@ -234,17 +234,6 @@ class Event(NamedTuple):
         """Total order shared by every replica: clock stamp, then id."""
         return (self.hlc, self.id)
 
-    @property
-    def known(self) -> bool:
-        return self.kind in KINDS
-
-    def parsed(self) -> Payload | None:
-        """The typed payload; None for unknown kinds or (from a trusted store) bad data."""
-        try:
-            return parse_payload(self.kind, self.payload)
-        except PayloadError:
-            return None
-
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()
 

@@ -12,7 +12,3 @@ ULID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 def new_id() -> str:
     """A new ULID: unique without coordination and sortable by creation time."""
     return str(ULID())
-
-
-def is_id(value: str) -> bool:
-    return bool(ULID_RE.match(value))

@@ -314,13 +314,6 @@ class EventLog:
         sql = f"SELECT count(*) FROM events WHERE incident_id = ?{where} AND hlc < ?"
         return self._query(sql, [incident_id, *args, stamp])[0][0]
 
-    def actors(self, incident_id: str) -> list[str]:
-        rows = self._query(
-            "SELECT DISTINCT actor FROM events WHERE incident_id = ? ORDER BY actor",
-            (incident_id,),
-        )
-        return [r[0] for r in rows]
-
     def incident_ids(self) -> list[str]:
         """Every incident with a declaration, newest first."""
         rows = self._query(
