@@ -122,3 +122,13 @@ _SUMMARIES = {
     "postmortem_set": lambda p: f"{POSTMORTEM_FIELDS.get(p['field'], p['field'])}: {p['value']}",
     "cadence_snoozed": lambda p: f"updates snoozed until {_time(p['until'])}: {p['reason']}",
 }
+
+
+def conflict_sides(values: list[str], limit: int = 3) -> str:
+    """The sides of a conflict, at most `limit` of them and a count of the rest.
+
+    Concurrent writes can number thousands (an importer that never names what it
+    replaces), and a panel must stay one line.
+    """
+    shown = " vs ".join(values[:limit])
+    return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")

@@ -17,7 +17,7 @@ from textual.app import SystemCommand
 from textual.screen import Screen
 
 from warroom.core import clock
-from warroom.core.describe import summarize
+from warroom.core.describe import conflict_sides, summarize
 from warroom.core.events import Event
 from warroom.core.export.markdown import channel_name, to_markdown
 from warroom.core.ids import new_id
@@ -393,7 +393,10 @@ class Actions(Base):
         if conflicts:
             text.append("\nConcurrent changes (kept the latest by clock)\n", style="bold")
             for c in conflicts:
-                sides = " vs ".join(f"{one_line(str(e.value), 20)} ({e.actor})" for e in c.entries)
+                sides = conflict_sides(
+                    [f"{one_line(str(e.value), 20)} ({one_line(e.actor, 16)})" for e in c.entries],
+                    limit=10,
+                )
                 text.append(f"  {c.field}: {sides} → kept {one_line(str(c.winner.value), 20)}\n")
         self.push_screen(TextDialog("History", text))
 

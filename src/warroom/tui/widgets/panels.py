@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from warroom.core import clock
+from warroom.core.describe import conflict_sides
 from warroom.core.policy import Policy
 from warroom.core.state import IncidentState
 from warroom.core.text import one_line
@@ -108,7 +109,7 @@ def roles_text(ctx: Context) -> Text:
     conflicts = s.conflicts()
     if conflicts:
         last = conflicts[-1]
-        sides = " vs ".join(one_line(str(e.value), 12) for e in last.entries)
+        sides = conflict_sides([one_line(str(e.value), 12) for e in last.entries], limit=2)
         text.append(f"⚡ conflict on {last.field}: {sides}", style="#ffaf00")
     text.rstrip()
     return text
