@@ -55,3 +55,31 @@ def test_import_linter_contracts_hold():
     result = subprocess.run([exe], cwd=root, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-2000:]
     assert "broken" not in result.stdout.lower().split("contracts:")[-1].replace("0 broken", "")
+
+
+def test_console_start_up_loads_no_validation_or_cluster_libraries():
+    """pydantic, pydantic-settings, python-ulid (importlib.metadata) and the Kubernetes
+    client cost ~250 ms of imports; the console draws its first frame without them."""
+    code = (
+        "import sys\n"
+        "from warroom.config import load_settings\n"
+        "from warroom.store import EventLog\n"
+        "from warroom.tui.app import WarroomApp\n"
+        "from warroom.cli.console import open_console\n"
+        "load_settings()\n"
+        "heavy = ('pydantic', 'pydantic_settings', 'ulid', 'kubernetes', 'httpx', 'jinja2')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "WARROOM_CONFIG": "/nonexistent/c"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_environment_settings_match_the_schema():
+    from warroom.config import FIELDS
+    from warroom.config_schema import SettingsSchema
+
+    assert set(FIELDS) == set(SettingsSchema.model_fields)

@@ -31,14 +31,14 @@ aliases = ["sec"]
 """,
     )
     s = load_settings()
-    policy = s.policy()
+    policy = s.policy
     assert s.actor == "alice"
     assert policy.severity("P1").update_every == timedelta(minutes=20)
     assert policy.severity("SEV2").mttr_target == timedelta(hours=2)
     assert policy.severity("SEV1").update_every == timedelta(minutes=15)
     assert policy.role("sec").name == "Security Lead"
     assert policy.role("ic").name == "Incident Commander"
-    assert policy.checklist == ["Rollback verified", "Alerts quiet"]
+    assert policy.checklist == ("Rollback verified", "Alerts quiet")
 
 
 def test_environment_beats_the_file(tmp_path, monkeypatch):
@@ -58,10 +58,10 @@ def test_environment_beats_the_file(tmp_path, monkeypatch):
 def test_bad_config_names_the_problem(tmp_path, monkeypatch, text, message):
     write(tmp_path, monkeypatch, text)
     with pytest.raises(ConfigError, match=message):
-        load_settings().policy()
+        load_settings()
 
 
 def test_unknown_severity_in_config(tmp_path, monkeypatch):
     write(tmp_path, monkeypatch, "[severity.SEV7]\nlabel = 'x'\n")
     with pytest.raises(ConfigError, match="SEV7"):
-        load_settings().policy()
+        load_settings()

@@ -136,3 +136,26 @@ def test_any_permutation_gives_the_same_state(spec, data):
         events.append(Maker(device)(minute, kind, payload))
     shuffled = data.draw(st.permutations(events))
     assert project(shuffled, INCIDENT) == project(events, INCIDENT)
+
+
+@settings(max_examples=50, deadline=None)
+@given(spec=event_sets)
+def test_snapshot_json_round_trips_any_state(spec):
+    from warroom.core.state import IncidentState
+
+    events = [declared()]
+    for minute, (kind, payload), device in spec:
+        events.append(Maker(device)(minute, kind, payload))
+    state = project(events, INCIDENT)
+    assert IncidentState.from_json(state.to_json()) == state
+
+
+def test_a_copy_is_independent_of_its_original():
+    d = declared()
+    s = project([d, ev(1, "role_assigned", {"role": "scribe", "person": "alice"})])
+    c = s.copy()
+    c.apply(ev(2, "role_assigned", {"role": "scribe", "person": "bob"}))
+    c.apply(ev(3, "action_item", {"text": "add an alert"}))
+    assert s.holder("scribe").value == "alice" and s.action_items == []
+    assert c.holder("scribe").value == "bob" and len(c.action_items) == 1
+    assert s.event_count == 2 and c.event_count == 4

@@ -96,6 +96,19 @@ def test_cached_state_equals_a_cold_fold(db_path, monkeypatch):
         assert fresh.state(incident) == project(fresh.events(incident), incident)
 
 
+def test_a_damaged_snapshot_is_ignored_and_the_state_refolded(db_path, monkeypatch):
+    monkeypatch.setattr(log_module, "SNAPSHOT_AFTER", 5)
+    with EventLog(db_path) as log:
+        incident = declare(log)
+        for i in range(10):
+            log.append(incident, "note", {"text": f"n{i}", "pinned": True}, "a")
+        log.state(incident)
+        log.conn.execute("UPDATE snapshots SET state = '{\"incident_id\": 1}'")
+    with EventLog(db_path) as fresh:
+        assert fresh.state(incident) == project(fresh.events(incident), incident)
+        assert len(fresh.state(incident).pinned_ids()) == 10
+
+
 def test_states_handed_out_do_not_change_later(log):
     incident = declare(log)
     first = log.state(incident)

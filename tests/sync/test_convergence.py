@@ -57,7 +57,7 @@ def test_clients_writing_offline_at_once_converge_and_all_see_the_conflicts(serv
     assert len(ids[0]) == 1 + 1 + 2 + 3 * 41
     assert ids[0] == ids[1] == ids[2]
     states = [log.state(incident) for log in logs]
-    assert states[0].model_dump() == states[1].model_dump() == states[2].model_dump()
+    assert states[0] == states[1] == states[2]
     holder = states[0].holder("incident_commander")
     assert holder is not None and holder.value in {"bob", "carol"}
     for state in states:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,6 @@ class Ctx:
     user: str | None
     _settings: Settings | None = None
     _log: EventLog | None = None
-    _policy: Policy | None = field(default=None)
 
     @property
     def settings(self) -> Settings:
@@ -39,12 +38,7 @@ class Ctx:
 
     @property
     def policy(self) -> Policy:
-        if self._policy is None:
-            try:
-                self._policy = self.settings.policy()
-            except ConfigError as exc:
-                raise Failure(str(exc)) from None
-        return self._policy
+        return self.settings.policy
 
     @property
     def log(self) -> EventLog:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -104,7 +105,7 @@ def show(
             }
             for m in clock.metrics(state, policy, now)
         }
-        data["action_items"] = [i.model_dump() for i in state.action_items]
+        data["action_items"] = [asdict(i) for i in state.action_items]
         data["checklist"] = {item: state.checked(item) for item in policy.checklist}
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return

@@ -3,15 +3,14 @@
 Defaults come from the process documents in `shared/process/` (the "Incident Response Plan"
 severity table, escalation matrix and target SLAs; the P0..P3 table's notifications; the
 resolution checklist and the postmortem template). Every field can be overridden from the
-config file, which is parsed into these same models.
+config file, which is validated into these same classes.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-
-from pydantic import BaseModel, ConfigDict, Field
 
 
 class Status(StrEnum):
@@ -42,18 +41,20 @@ POSTMORTEM_FIELDS: dict[str, str] = {
 }
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# Frozen dataclasses, not pydantic models: the console reads the policy before its first
+# frame, and pydantic costs ~100 ms to import. The config file is validated by pydantic
+# (warroom.config_schema) into these same classes.
 
 
-class SeverityLevel(_Model):
+@dataclass(frozen=True)
+class SeverityLevel:
     name: str
     label: str
-    aliases: list[str] = []
     definition: str
-    examples: list[str] = []
     response_time: str
     update_every: timedelta
+    aliases: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
     mtta_target: timedelta | None = None
     mttr_target: timedelta | None = None
     notification: str = ""
@@ -63,39 +64,41 @@ class SeverityLevel(_Model):
     postmortem_required: bool = False
 
 
-class EscalationStep(_Model):
+@dataclass(frozen=True)
+class EscalationStep:
     level: int
     after: timedelta
-    who: list[str]
+    who: tuple[str, ...]
     notify: str = ""
-    extra_for: dict[str, list[str]] = {}
+    extra_for: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def people(self, severity: str) -> list[str]:
-        return [*self.who, *self.extra_for.get(severity, [])]
+        return [*self.who, *self.extra_for.get(severity, ())]
 
 
-class RoleDef(_Model):
+@dataclass(frozen=True)
+class RoleDef:
     key: str
     name: str
-    aliases: list[str] = []
+    aliases: tuple[str, ...] = ()
     duties: str = ""
 
 
-class Targets(_Model):
+@dataclass(frozen=True)
+class Targets:
     mttd: timedelta = timedelta(minutes=5)
 
 
-class Policy(_Model):
-    severities: list[SeverityLevel]
-    escalation: list[EscalationStep]
-    roles: list[RoleDef]
-    checklist: list[str]
-    post_resolution: list[str] = []
+@dataclass(frozen=True)
+class Policy:
+    severities: tuple[SeverityLevel, ...]
+    escalation: tuple[EscalationStep, ...]
+    roles: tuple[RoleDef, ...]
+    checklist: tuple[str, ...]
+    post_resolution: tuple[str, ...] = ()
     targets: Targets = Targets()
-    amber_before: timedelta = Field(
-        default=timedelta(minutes=5),
-        description="The cadence countdown turns amber this long before an update is due.",
-    )
+    amber_before: timedelta = timedelta(minutes=5)
+    """The cadence countdown turns amber this long before an update is due."""
     ic_missing_warning: timedelta = timedelta(minutes=5)
 
     def severity(self, name: str) -> SeverityLevel:
@@ -125,7 +128,7 @@ class Policy(_Model):
         except ValueError:
             return key.replace("_", " ").title()
 
-    def escalation_for(self, severity: str) -> list[EscalationStep]:
+    def escalation_for(self, severity: str) -> tuple[EscalationStep, ...]:
         try:
             level = self.severity(severity)
         except ValueError:
@@ -150,18 +153,18 @@ def _m(minutes: float) -> timedelta:
 
 
 DEFAULT_POLICY = Policy(
-    severities=[
+    severities=(
         SeverityLevel(
             name="SEV1",
             label="Critical",
-            aliases=["P0", "1"],
+            aliases=("P0", "1"),
             definition="Complete service outage or data loss affecting all users.",
-            examples=[
+            examples=(
                 "Complete database failure",
                 "Authentication system down",
                 "Data corruption or loss",
                 "Security breach",
-            ],
+            ),
             response_time="Immediate",
             update_every=_m(15),
             mtta_target=_m(5),
@@ -174,16 +177,16 @@ DEFAULT_POLICY = Policy(
         SeverityLevel(
             name="SEV2",
             label="High",
-            aliases=["P1", "2"],
+            aliases=("P1", "2"),
             definition=(
                 "Major functionality degraded or unavailable for significant user population."
             ),
-            examples=[
+            examples=(
                 "API performance degradation (>5s response time)",
                 "Partial service outage",
                 "Critical feature unavailable",
                 "Severe performance issues",
-            ],
+            ),
             response_time="Within 15 minutes",
             update_every=_m(30),
             mtta_target=_m(15),
@@ -196,14 +199,14 @@ DEFAULT_POLICY = Policy(
         SeverityLevel(
             name="SEV3",
             label="Medium",
-            aliases=["P2", "3"],
+            aliases=("P2", "3"),
             definition="Minor functionality issues or degradation affecting subset of users.",
-            examples=[
+            examples=(
                 "Non-critical feature unavailable",
                 "Performance degradation (<5s response time)",
                 "Intermittent errors",
                 "Minor data inconsistencies",
-            ],
+            ),
             response_time="Within 1 hour",
             update_every=_m(120),
             mtta_target=_m(60),
@@ -215,9 +218,9 @@ DEFAULT_POLICY = Policy(
         SeverityLevel(
             name="SEV4",
             label="Low",
-            aliases=["P3", "4"],
+            aliases=("P3", "4"),
             definition="Minor issues with minimal user impact or cosmetic problems.",
-            examples=["UI bugs", "Logging issues", "Documentation errors"],
+            examples=("UI bugs", "Logging issues", "Documentation errors"),
             response_time="Within 24 hours",
             update_every=_m(24 * 60),
             notification="Create ticket",
@@ -225,48 +228,48 @@ DEFAULT_POLICY = Policy(
             escalate_to="None required",
             escalates=False,
         ),
-    ],
-    escalation=[
+    ),
+    escalation=(
         EscalationStep(
-            level=1, after=_m(0), who=["Primary on-call"], notify="PagerDuty, Email, SMS"
+            level=1, after=_m(0), who=("Primary on-call",), notify="PagerDuty, Email, SMS"
         ),
         EscalationStep(
             level=2,
             after=_m(15),
-            who=["Backup on-call", "Team Lead"],
+            who=("Backup on-call", "Team Lead"),
             notify="Phone call, SMS",
         ),
         EscalationStep(
             level=3,
             after=_m(30),
-            who=["Engineering Manager", "Product Manager"],
+            who=("Engineering Manager", "Product Manager"),
             notify="Phone call",
         ),
         EscalationStep(
             level=4,
             after=_m(60),
-            who=["VP Engineering", "CTO"],
+            who=("VP Engineering", "CTO"),
             notify="Phone call",
-            extra_for={"SEV1": ["CEO"]},
+            extra_for={"SEV1": ("CEO",)},
         ),
-    ],
-    roles=[
+    ),
+    roles=(
         RoleDef(
             key="incident_commander",
             name="Incident Commander",
-            aliases=["ic", "commander"],
+            aliases=("ic", "commander"),
             duties="Coordinates response, makes decisions, manages escalations; does not fix.",
         ),
         RoleDef(
             key="tech_lead",
             name="Tech Lead",
-            aliases=["tl", "technical_lead", "tech"],
+            aliases=("tl", "technical_lead", "tech"),
             duties="Investigates root cause, implements the fix, reports findings to the IC.",
         ),
         RoleDef(
             key="comms_lead",
             name="Comms Lead",
-            aliases=["cl", "communications", "communications_lead", "comms"],
+            aliases=("cl", "communications", "communications_lead", "comms"),
             duties="Status page, stakeholder and customer updates on the cadence.",
         ),
         RoleDef(
@@ -274,18 +277,18 @@ DEFAULT_POLICY = Policy(
             name="Scribe",
             duties="Documents the timeline and actions.",
         ),
-    ],
-    checklist=[
+    ),
+    checklist=(
         "Issue fixed",
         "Service health metrics returned to normal",
         "No error alerts firing",
         "Monitored for 30 minutes (stable)",
         "Customer impact verified resolved",
-    ],
-    post_resolution=[
+    ),
+    post_resolution=(
         'Update status page: "Resolved"',
         "Post in incident channel: Incident closed",
         "Thank everyone involved",
         "Schedule post-mortem (within 48 hours)",
-    ],
+    ),
 )

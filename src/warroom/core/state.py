@@ -9,24 +9,22 @@ events in any order gives the same state (a property test proves it).
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+import json
+from dataclasses import astuple, dataclass, field, replace
 from datetime import datetime
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from warroom.core.events import Event
 from warroom.core.hlc import stamp_time
 from warroom.core.policy import STATUS_ORDER, Status
 
-PROJECTION_VERSION = 1
+PROJECTION_VERSION = 2  # 2: dataclass state, entries stored as arrays
 INITIAL = "initial"
 
 
-class Entry(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Entry:
     """One value written to a register by one event."""
-
-    model_config = ConfigDict(frozen=True)
 
     hlc: str
     id: str
@@ -43,10 +41,11 @@ class Entry(BaseModel):
         return stamp_time(self.hlc)
 
 
-class Register(BaseModel):
+@dataclass(slots=True)
+class Register:
     """A last-writer-wins value that remembers every write, for history and conflicts."""
 
-    entries: list[Entry] = []
+    entries: list[Entry] = field(default_factory=list)
 
     def add(self, entry: Entry) -> None:
         if not self.entries or entry.key > self.entries[-1].key:
@@ -77,8 +76,12 @@ class Register(BaseModel):
             if len(group) > 1 and len({repr(e.value) for e in group}) > 1
         ]
 
+    def copy(self) -> Register:
+        return Register(list(self.entries))  # entries are immutable and can be shared
 
-class ActionItemRef(BaseModel):
+
+@dataclass(frozen=True, slots=True)
+class ActionItemRef:
     hlc: str
     id: str
     actor: str
@@ -87,7 +90,8 @@ class ActionItemRef(BaseModel):
     due: str | None = None
 
 
-class UpdateRef(BaseModel):
+@dataclass(frozen=True, slots=True)
+class UpdateRef:
     hlc: str
     id: str
     actor: str
@@ -143,31 +147,99 @@ def transition_warning(old: str | None, new: str) -> str | None:
     return None
 
 
-class IncidentState(BaseModel):
-    """Everything the console shows about an incident except the event list itself."""
+_REGISTERS = ("title", "severity", "status", "impact", "components", "snooze")
+_KEYED = ("roles", "milestones", "checklist", "postmortem", "pins")
+_SCALARS = (
+    "incident_id",
+    "declared_id",
+    "declared_hlc",
+    "declared_by",
+    "update_count",
+    "first_alert_hlc",
+    "event_count",
+    "max_hlc",
+)
+
+
+@dataclass
+class IncidentState:
+    """Everything the console shows about an incident except the event list itself.
+
+    A plain dataclass, not a pydantic model: the console folds and loads it before its
+    first frame, and its snapshot (`to_json`) is the store's own trusted data.
+    """
 
     incident_id: str
     declared_id: str | None = None
     declared_hlc: str | None = None
     declared_by: str | None = None
-    title: Register = Field(default_factory=Register)
-    severity: Register = Field(default_factory=Register)
-    status: Register = Field(default_factory=Register)
-    impact: Register = Field(default_factory=Register)
-    components: Register = Field(default_factory=Register)
-    roles: dict[str, Register] = {}
-    milestones: dict[str, Register] = {}
-    checklist: dict[str, Register] = {}
-    postmortem: dict[str, Register] = {}
-    pins: dict[str, Register] = {}
-    snooze: Register = Field(default_factory=Register)
+    title: Register = field(default_factory=Register)
+    severity: Register = field(default_factory=Register)
+    status: Register = field(default_factory=Register)
+    impact: Register = field(default_factory=Register)
+    components: Register = field(default_factory=Register)
+    roles: dict[str, Register] = field(default_factory=dict)
+    milestones: dict[str, Register] = field(default_factory=dict)
+    checklist: dict[str, Register] = field(default_factory=dict)
+    postmortem: dict[str, Register] = field(default_factory=dict)
+    pins: dict[str, Register] = field(default_factory=dict)
+    snooze: Register = field(default_factory=Register)
     last_update: UpdateRef | None = None
     update_count: int = 0
-    action_items: list[ActionItemRef] = []
+    action_items: list[ActionItemRef] = field(default_factory=list)
     first_alert_hlc: str | None = None
     event_count: int = 0
-    kind_counts: dict[str, int] = {}
+    kind_counts: dict[str, int] = field(default_factory=dict)
     max_hlc: str = ""
+
+    # -- copying and snapshots -----------------------------------------------------------
+
+    def copy(self) -> IncidentState:
+        """An independent copy (what the store hands out must never change under a holder).
+
+        Entries and refs are immutable, so only the containers are copied.
+        """
+        other = replace(self)
+        for name in _REGISTERS:
+            setattr(other, name, getattr(self, name).copy())
+        for name in _KEYED:
+            setattr(other, name, {k: r.copy() for k, r in getattr(self, name).items()})
+        other.action_items = list(self.action_items)
+        other.kind_counts = dict(self.kind_counts)
+        return other
+
+    def to_json(self) -> str:
+        """Compact JSON for the store's snapshot cache; entries are arrays, not objects."""
+
+        def reg(r: Register) -> list[list[Any]]:
+            return [[e.hlc, e.id, e.actor, e.value, e.replaces] for e in r.entries]
+
+        data: dict[str, Any] = {name: getattr(self, name) for name in _SCALARS}
+        data.update({name: reg(getattr(self, name)) for name in _REGISTERS})
+        for name in _KEYED:
+            data[name] = {k: reg(r) for k, r in getattr(self, name).items()}
+        data["last_update"] = astuple(self.last_update) if self.last_update else None
+        data["action_items"] = [astuple(i) for i in self.action_items]
+        data["kind_counts"] = self.kind_counts
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> IncidentState:
+        """The state `to_json` wrote; ValueError (or KeyError/TypeError) if it is not one."""
+        data = json.loads(text)
+
+        def reg(rows: list[list[Any]]) -> Register:
+            return Register([Entry(*row) for row in rows])
+
+        state = cls(**{name: data[name] for name in _SCALARS})
+        for name in _REGISTERS:
+            setattr(state, name, reg(data[name]))
+        for name in _KEYED:
+            setattr(state, name, {k: reg(rows) for k, rows in data[name].items()})
+        state.last_update = UpdateRef(*data["last_update"]) if data["last_update"] else None
+        state.action_items = [ActionItemRef(*row) for row in data["action_items"]]
+        state.kind_counts = dict(data["kind_counts"])
+        return state
 
     # -- folding -------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from warroom.core.events import Event, Payload, parse_payload
+from warroom.core.events import Event, normalise_payload
 from warroom.core.hlc import HybridClock, Stamp, wall_ms_now
 from warroom.core.ids import new_id
 from warroom.core.state import PROJECTION_VERSION, IncidentState
@@ -177,20 +177,18 @@ class EventLog:
 
     # -- writing --------------------------------------------------------------------------
 
-    def append(
-        self, incident_id: str, kind: str, payload: Payload | dict[str, Any], actor: str
-    ) -> Event:
+    def append(self, incident_id: str, kind: str, payload: Any, actor: str) -> Event:
         """Validate, stamp and durably store one event; returns it once it is on disk."""
         return self.append_many(incident_id, [(kind, payload)], actor)[0]
 
     def append_many(
         self,
         incident_id: str,
-        items: Iterable[tuple[str, Payload | dict[str, Any]]],
+        items: Iterable[tuple[str, Any]],
         actor: str,
     ) -> list[Event]:
         """Several events in one transaction: all are stored, or none."""
-        prepared = [(kind, _normalise(kind, payload)) for kind, payload in items]
+        prepared = [(kind, normalise_payload(kind, payload)) for kind, payload in items]
         with self._write() as conn:
             top = conn.execute("SELECT max(hlc) FROM events").fetchone()[0]
             if top:
@@ -346,7 +344,7 @@ class EventLog:
             ).fetchall()
             if rows:
                 if cached:  # states handed out earlier never change under their holders
-                    state = state.model_copy(deep=True)
+                    state = state.copy()
                 for row in rows:
                     state.apply(_row_event(row))
                 last_seq = rows[-1][0]
@@ -361,7 +359,10 @@ class EventLog:
             (incident_id,),
         ).fetchone()
         if row and row[0] == PROJECTION_VERSION:
-            return IncidentState.model_validate_json(row[2]), row[1]
+            try:
+                return IncidentState.from_json(row[2]), row[1]
+            except (ValueError, KeyError, TypeError):
+                pass  # a damaged cache is only a cache: fold from the events instead
         return IncidentState(incident_id=incident_id), 0
 
     def _save_snapshot(self, state: IncidentState, last_seq: int) -> None:
@@ -372,7 +373,7 @@ class EventLog:
                 " version = excluded.version, last_seq = excluded.last_seq,"
                 " state = excluded.state WHERE excluded.last_seq > snapshots.last_seq"
                 " OR snapshots.version != excluded.version",
-                (state.incident_id, PROJECTION_VERSION, last_seq, state.model_dump_json()),
+                (state.incident_id, PROJECTION_VERSION, last_seq, state.to_json()),
             )
 
     def latest_open(self) -> str | None:
@@ -423,15 +424,3 @@ class EventLog:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
-
-
-def _normalise(kind: str, payload: Payload | dict[str, Any]) -> dict[str, Any]:
-    """The payload as stored: validated for known kinds, canonical JSON types."""
-    if isinstance(payload, Payload):
-        return payload.model_dump(mode="json")
-    parsed = parse_payload(kind, payload)
-    if parsed is None:
-        if not isinstance(payload, dict):
-            raise TypeError("payload must be a JSON object")
-        return json.loads(json.dumps(payload))
-    return parsed.model_dump(mode="json")

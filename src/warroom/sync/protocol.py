@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, get_type_hints
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from warroom.core.events import Event
+from warroom.core.payloads import EventModel
 
 API = "/v1"
 MAX_BATCH = 500
@@ -26,14 +27,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-# Generated from the core envelope's own annotations so that the two can never drift apart;
-# core keeps `Event` a NamedTuple (cheap for 100k local rows), which JSON Schema would show as
-# an array.
+# The core envelope's own model, so that the two can never drift apart; core keeps `Event` a
+# NamedTuple (cheap for 100k local rows), which JSON Schema would show as an array.
 WireEvent: type[BaseModel] = create_model(
     "WireEvent",
-    __config__=ConfigDict(extra="forbid"),
+    __base__=EventModel,
     __doc__="One event, as `warroom.core.events.Event` holds it.",
-    **{name: (hint, ...) for name, hint in get_type_hints(Event, include_extras=True).items()},
 )
 
 

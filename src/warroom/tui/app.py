@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from textual import work
@@ -30,12 +30,9 @@ from warroom.core import clock
 from warroom.core.events import Event, PayloadError
 from warroom.core.policy import Policy
 from warroom.core.state import IncidentState
-from warroom.kube.gateway import Gateway, GatewayError, Target
-from warroom.kube.logs import LogOptions
 from warroom.resources import styles_dir
 from warroom.store import EventLog, StoreError, TimelineFilter
 from warroom.tui.actions import Actions
-from warroom.tui.widgets.logs import LogsPane
 from warroom.tui.widgets.panels import (
     Context,
     Panel,
@@ -43,8 +40,12 @@ from warroom.tui.widgets.panels import (
     header_text,
     roles_text,
 )
-from warroom.tui.widgets.pods import PodsPane
 from warroom.tui.widgets.timeline import PAGE, Timeline
+
+if TYPE_CHECKING:  # the cluster panes load only when there is a cluster to show
+    from warroom.kube.gateway import Gateway, Target
+    from warroom.tui.widgets.logs import LogsPane
+    from warroom.tui.widgets.pods import PodsPane
 
 POLL_SECONDS = 0.5
 SWITCH_INTERVAL = 0.0005
@@ -121,7 +122,7 @@ class WarroomApp(Actions, App[None]):
         self.kube = kube
         self.store = log
         self.settings = settings
-        self.policy: Policy = settings.policy()
+        self.policy: Policy = settings.policy
         self.actor = actor or settings.actor
         self.now = now or (lambda: datetime.now(UTC))
         self.incident_id = incident_id
@@ -157,6 +158,10 @@ class WarroomApp(Actions, App[None]):
                 yield Panel("Pods", id="pods")
                 yield Panel("Logs", id="logs")
             else:
+                from warroom.kube.gateway import Gateway
+                from warroom.tui.widgets.logs import LogsPane
+                from warroom.tui.widgets.pods import PodsPane
+
                 gateway = Gateway(self.kube)
                 yield PodsPane(gateway, incident_commander=self._ic_name, id="pods")
                 yield LogsPane(gateway, id="logs")
@@ -176,7 +181,7 @@ class WarroomApp(Actions, App[None]):
         else:
             self.main.query_one("#pods").border_title = "Pods"
             self.main.query_one("#logs").border_title = "Logs"
-            self._describe_cluster(self.main.query_one(PodsPane).gateway)
+            self._describe_cluster(self.main.query_one("#pods").gateway)
         self._writer.start()
         if self.settings.server and self.settings.token:
             self.sync_status = "connecting"
@@ -212,6 +217,8 @@ class WarroomApp(Actions, App[None]):
     @work(thread=True, group="cluster")
     def _describe_cluster(self, gateway: Gateway) -> None:
         """Context and namespace for the header; reading the kubeconfig is IO, so here."""
+        from warroom.kube.gateway import GatewayError
+
         try:
             _, current = gateway.contexts()
             label = f"{current or 'no context'}/{gateway.namespace()}"
@@ -224,8 +231,10 @@ class WarroomApp(Actions, App[None]):
         return holder.value if holder else None
 
     def on_pods_pane_pod_selected(self, message: PodsPane.PodSelected) -> None:
+        from warroom.kube.logs import LogOptions
+
         if message.pod:
-            self.main.query_one(LogsPane).follow_pod(message.pod, LogOptions(tail_lines=200))
+            self.main.query_one("#logs").follow_pod(message.pod, LogOptions(tail_lines=200))
 
     def on_logs_pane_line_pinned(self, message: LogsPane.LinePinned) -> None:
         payload = {

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import ValidationError
-
 from warroom.core.events import Event, PayloadError
 
 FORMAT = "warroom.incident"
@@ -30,6 +28,8 @@ class ImportError_(ValueError):
 
 def from_json(text: str) -> list[Event]:
     """Parse and validate an export; raises ImportError_ with a one-line reason."""
+    from pydantic import ValidationError  # validation is the only part that needs it
+
     try:
         doc: Any = json.loads(text)
     except json.JSONDecodeError as exc:

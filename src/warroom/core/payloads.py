@@ -1,0 +1,228 @@
+"""The payload models of the event kinds this version knows, and the envelope's constraints.
+
+Pydantic lives here and only here in core, so that reading and drawing an incident (the
+console's start-up) never imports it; `warroom.core.events` loads this module the first time
+something is validated: an append, an import, a sync batch.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from warroom.core.events import Event, PayloadError
+from warroom.core.hlc import HLC_RE
+from warroom.core.ids import ULID_RE
+from warroom.core.policy import MILESTONES, POSTMORTEM_FIELDS, Status
+
+Text = Annotated[str, Field(max_length=20_000)]
+Short = Annotated[str, Field(max_length=500)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Severity = Annotated[str, Field(pattern=r"^SEV[1-9]$")]
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+When = Annotated[AwareDatetime, AfterValidator(_utc)]
+
+
+class Payload(BaseModel):
+    """Unknown payload fields are ignored on validation but kept in the stored event.
+
+    Validators are built on first use (`defer_build`): the console starts without them.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+
+
+class Replacing(Payload):
+    """A change to a last-writer-wins field names the change it replaces (None: the first).
+
+    Two changes that replace the same one were made concurrently: that is a conflict the
+    timeline shows, even though both sides settle on the same winner by clock.
+    """
+
+    replaces: str | None = None
+
+
+class Declared(Payload):
+    title: Name
+    severity: Severity
+    impact: Text = ""
+    components: list[Short] = []
+    status: Status = Status.INVESTIGATING
+
+
+class SeverityChanged(Replacing):
+    severity: Severity
+    reason: Text = ""
+
+
+class StatusChanged(Replacing):
+    status: Status
+    reason: Text = ""
+
+
+class TitleChanged(Replacing):
+    title: Name
+
+
+class ImpactChanged(Replacing):
+    impact: Text
+
+
+class ComponentsChanged(Replacing):
+    components: list[Short]
+
+
+class RoleAssigned(Replacing):
+    role: Name
+    person: Name
+
+
+class RoleReleased(Replacing):
+    role: Name
+    person: Short = ""
+
+
+class Note(Payload):
+    text: Annotated[str, Field(min_length=1, max_length=20_000)]
+    pinned: bool = False
+
+
+class Pin(Replacing):
+    target: str
+    pinned: bool = True
+
+
+class UpdatePosted(Payload):
+    audience: Short = "internal"
+    template: Short = ""
+    body: Annotated[str, Field(min_length=1, max_length=50_000)]
+    next_update_at: When | None = None
+
+
+class ActionTaken(Payload):
+    description: Text
+    command: Text = ""
+    result: Text = ""
+    ok: bool | None = None
+
+
+class AlertReceived(Payload):
+    name: Name
+    source: Short = ""
+    summary: Text = ""
+    fired_at: When | None = None
+
+
+class LogPinned(Payload):
+    pod: Name
+    container: Short = ""
+    namespace: Short = ""
+    source_time: When | None = None
+    text: Text
+
+
+class MilestoneSet(Replacing):
+    milestone: Literal[MILESTONES]  # type: ignore[valid-type]
+    at: When
+
+
+class ChecklistChecked(Replacing):
+    item: Name
+    checked: bool = True
+
+
+class ActionItem(Payload):
+    text: Annotated[str, Field(min_length=1, max_length=2_000)]
+    owner: Short = ""
+    due: date | None = None
+
+
+class PostmortemSet(Replacing):
+    field: Literal[tuple(POSTMORTEM_FIELDS)]  # type: ignore[valid-type]
+    value: Text
+
+
+class CadenceSnoozed(Payload):
+    until: When
+    reason: Annotated[str, Field(min_length=1, max_length=2_000)]
+
+
+KINDS: dict[str, type[Payload]] = {
+    "declared": Declared,
+    "severity_changed": SeverityChanged,
+    "status_changed": StatusChanged,
+    "title_changed": TitleChanged,
+    "impact_changed": ImpactChanged,
+    "components_changed": ComponentsChanged,
+    "role_assigned": RoleAssigned,
+    "role_released": RoleReleased,
+    "note": Note,
+    "pin": Pin,
+    "update_posted": UpdatePosted,
+    "action_taken": ActionTaken,
+    "alert_received": AlertReceived,
+    "log_pinned": LogPinned,
+    "milestone_set": MilestoneSet,
+    "checklist_checked": ChecklistChecked,
+    "action_item": ActionItem,
+    "postmortem_set": PostmortemSet,
+    "cadence_snoozed": CadenceSnoozed,
+}
+
+
+def parse_payload(kind: str, payload: dict[str, Any]) -> Payload | None:
+    """The validated payload of a known kind, or None for a kind this version does not know."""
+    model = KINDS.get(kind)
+    if model is None:
+        return None
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise PayloadError(_first_error(kind, exc)) from None
+
+
+def _first_error(kind: str, exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "payload"
+    return f"{kind}: {where}: {err['msg']}"
+
+
+class EventModel(BaseModel):
+    """The constraints on an event's envelope, for everything that comes from outside."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, Field(pattern=ULID_RE.pattern)]
+    incident_id: Annotated[str, Field(pattern=ULID_RE.pattern)]
+    device_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+    hlc: Annotated[str, Field(pattern=HLC_RE.pattern)]
+    actor: Name
+    kind: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.]{0,63}$")]
+    payload: dict[str, Any]
+
+
+def checked_event(data: Any) -> Event:
+    """See `Event.checked`."""
+    event = Event(**EventModel.model_validate(data).__dict__)
+    parse_payload(event.kind, event.payload)
+    return event
+
+
+def normalise(kind: str, payload: Payload | dict[str, Any]) -> dict[str, Any]:
+    """The payload as stored: validated for known kinds, canonical JSON types."""
+    if isinstance(payload, Payload):
+        return payload.model_dump(mode="json")
+    parsed = parse_payload(kind, payload)
+    if parsed is None:
+        if not isinstance(payload, dict):
+            raise TypeError("payload must be a JSON object")
+        return json.loads(json.dumps(payload))
+    return parsed.model_dump(mode="json")
