@@ -35,6 +35,8 @@ class _Report:
 
 
 class BareApp(_Report, App[None]):
+    """Ready once Textual's footer has composed its keys (after the first refresh)."""
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("bare")
@@ -42,6 +44,9 @@ class BareApp(_Report, App[None]):
 
     def on_mount(self) -> None:
         self.start_watch()
+
+    def ready(self) -> bool:
+        return bool(self.query_one(Footer).children)
 
 
 def console(db: str) -> App[None]:

@@ -349,3 +349,22 @@ async def test_a_long_timeline_opens_at_the_newest_event_and_scrolls(make_app, d
         await pilot.press("pagedown", "pagedown")
         assert timeline.cursor == 40
         await wait_for(pilot, lambda: timeline.selected is not None)
+
+
+async def test_the_footer_shows_remapped_keys_and_a_click_presses_one(
+    make_app, demo_db, tmp_path, monkeypatch
+):
+    from warroom.tui.widgets.footer import KeysFooter
+
+    config = tmp_path / "config.toml"
+    config.write_text('[keys]\nnote = "N"\n')
+    monkeypatch.setenv("WARROOM_CONFIG", str(config))
+    app = make_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        await started(app, pilot)
+        footer = app.main.query_one(KeysFooter)
+        line = footer.render().plain
+        assert " N Note " in line and " n Note " not in line and line.endswith(" ^p palette ")
+        offset = line.index("Update")
+        await pilot.click(KeysFooter, offset=(offset, 0))
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "Composer")

@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from warroom.config import Settings
 from warroom.core import clock
@@ -33,6 +33,7 @@ from warroom.core.state import IncidentState
 from warroom.resources import styles_dir
 from warroom.store import EventLog, StoreError, TimelineFilter
 from warroom.tui.actions import Actions
+from warroom.tui.widgets.footer import KeysFooter
 from warroom.tui.widgets.panels import (
     Context,
     Panel,
@@ -165,7 +166,7 @@ class WarroomApp(Actions, App[None]):
                 gateway = Gateway(self.kube)
                 yield PodsPane(gateway, incident_commander=self._ic_name, id="pods")
                 yield LogsPane(gateway, id="logs")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         # The writer thread makes several short sqlite calls per append and needs the GIL
