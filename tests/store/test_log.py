@@ -131,6 +131,17 @@ def test_filtered_pages(log):
     assert log.position(incident, target, notes) == 7
 
 
+@pytest.mark.parametrize("flt", [TimelineFilter(), TimelineFilter(actor="bob")])
+def test_pages_read_backwards_from_the_total_equal_pages_read_forwards(log, flt):
+    incident = declare(log)
+    log.append_many(incident, [("note", {"text": f"n{i}"}) for i in range(45)], "bob")
+    total = log.count(incident, flt)
+    for offset in range(0, total + 3):
+        for limit in (1, 7, 50):
+            forwards = log.page(incident, offset, limit, flt)
+            assert log.page(incident, offset, limit, flt, total) == forwards, (offset, limit)
+
+
 def test_resolve_by_prefix_or_suffix(log):
     a = declare(log)
     assert log.resolve(a[-6:].lower()) == a

@@ -226,3 +226,9 @@ def normalise(kind: str, payload: Payload | dict[str, Any]) -> dict[str, Any]:
             raise TypeError("payload must be a JSON object")
         return json.loads(json.dumps(payload))
     return parsed.model_dump(mode="json")
+
+
+def warm_up() -> None:
+    """Build every validator now (they are deferred), so the first append pays nothing."""
+    for model in KINDS.values():
+        model.model_rebuild()

@@ -46,6 +46,10 @@ class TimelineFilter:
     actor: str = ""
     text: str = ""
 
+    @property
+    def is_empty(self) -> bool:
+        return not (self.kinds or self.actor or self.text)
+
     def where(self) -> tuple[str, list[Any]]:
         sql, args = "", []
         if self.kinds:
@@ -284,14 +288,27 @@ class EventLog:
         return self._query(sql, [incident_id, *args])[0][0]
 
     def page(
-        self, incident_id: str, offset: int, limit: int, flt: TimelineFilter | None = None
+        self,
+        incident_id: str,
+        offset: int,
+        limit: int,
+        flt: TimelineFilter | None = None,
+        total: int | None = None,
     ) -> list[Event]:
-        """A window of the (filtered) timeline, for a virtualised view."""
+        """A window of the (filtered) timeline, for a virtualised view.
+
+        SQLite walks an OFFSET row by row; given the timeline's `total`, a window in its
+        second half is read backwards from the end (the newest page of 100k events: 10 ms
+        -> under 1 ms). Events stored since `total` was counted may shift that window.
+        """
         where, args = (flt or TimelineFilter()).where()
-        sql = (
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE incident_id = ?{where}"
-            " ORDER BY hlc, id LIMIT ? OFFSET ?"
-        )
+        select = f"SELECT {_EVENT_COLUMNS} FROM events WHERE incident_id = ?{where}"
+        if total is not None and offset > total // 2:
+            count = max(0, min(limit, total - offset))
+            sql = f"{select} ORDER BY hlc DESC, id DESC LIMIT ? OFFSET ?"
+            rows = self._query(sql, [incident_id, *args, count, total - offset - count])
+            return _row_events(rows[::-1])
+        sql = f"{select} ORDER BY hlc, id LIMIT ? OFFSET ?"
         return _row_events(self._query(sql, [incident_id, *args, limit, offset]))
 
     def position(self, incident_id: str, event: Event, flt: TimelineFilter | None = None) -> int:

@@ -1,6 +1,8 @@
 """Every key's action. Each asks what it needs through a dialog, then records events.
 
 Mixed into `WarroomApp`; kept apart so the app file stays about threads and layout.
+Dialogs are imported in the actions that open them: their Textual widgets (Input,
+SelectionList, OptionList) cost ~20 ms of imports that the first frame does not need.
 """
 
 from __future__ import annotations
@@ -27,14 +29,6 @@ from warroom.core.text import clean, one_line, slug
 from warroom.core.timeparse import parse_date, parse_when
 from warroom.files import write_atomically
 from warroom.store import TimelineFilter
-from warroom.tui.screens.dialogs import (
-    ChecklistDialog,
-    ChoiceDialog,
-    ConfirmDialog,
-    FormDialog,
-    FormField,
-    TextDialog,
-)
 from warroom.tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -71,6 +65,8 @@ class Actions(Base):
     # -- recording ----------------------------------------------------------------------------
 
     def action_note(self) -> None:
+        from warroom.tui.screens.dialogs import FormDialog, FormField
+
         if not self._need_state():
             return
 
@@ -116,6 +112,8 @@ class Actions(Base):
         self.push_screen(Composer(templates, suggested(state), fields), post)
 
     def action_status(self) -> None:
+        from warroom.tui.screens.dialogs import ChoiceDialog, ConfirmDialog
+
         if not self._need_state():
             return
         current = self.state.current_status
@@ -144,6 +142,8 @@ class Actions(Base):
         self.push_screen(ChoiceDialog("Status", options, current), chosen)
 
     def action_severity(self) -> None:
+        from warroom.tui.screens.dialogs import ChoiceDialog
+
         if not self._need_state():
             return
         options = [
@@ -162,6 +162,8 @@ class Actions(Base):
         self.push_screen(ChoiceDialog("Severity", options, self.state.current_severity), chosen)
 
     def action_assign(self) -> None:
+        from warroom.tui.screens.dialogs import ChoiceDialog, FormDialog, FormField
+
         if not self._need_state():
             return
         options = []
@@ -192,6 +194,8 @@ class Actions(Base):
         self.push_screen(ChoiceDialog("Assign a role", options), role_chosen)
 
     def action_take_command(self) -> None:
+        from warroom.tui.screens.dialogs import ConfirmDialog
+
         if not self._need_state():
             return
         holder = self.state.holder("incident_commander")
@@ -223,6 +227,8 @@ class Actions(Base):
         )
 
     def action_milestone(self) -> None:
+        from warroom.tui.screens.dialogs import ChoiceDialog, FormDialog, FormField
+
         if not self._need_state():
             return
         options = []
@@ -251,6 +257,8 @@ class Actions(Base):
         self.push_screen(ChoiceDialog("Milestone", options), chosen)
 
     def action_checklist(self) -> None:
+        from warroom.tui.screens.dialogs import ChecklistDialog
+
         if not self._need_state():
             return
         items = [*self.policy.checklist, *self.policy.post_resolution]
@@ -265,6 +273,8 @@ class Actions(Base):
         self.push_screen(ChecklistDialog("Resolution checklist", items, checked), save)
 
     def action_action_item(self) -> None:
+        from warroom.tui.screens.dialogs import FormDialog, FormField
+
         if not self._need_state():
             return
         fields = [
@@ -288,6 +298,8 @@ class Actions(Base):
         self.push_screen(FormDialog("Action item", fields), save)
 
     def action_snooze(self) -> None:
+        from warroom.tui.screens.dialogs import FormDialog, FormField
+
         if not self._need_state():
             return
         fields = [FormField("minutes", "Snooze for (minutes)", "15"), FormField("reason", "Why")]
@@ -311,6 +323,8 @@ class Actions(Base):
     # -- navigation ---------------------------------------------------------------------------
 
     def action_filter(self) -> None:
+        from warroom.tui.screens.dialogs import FormDialog, FormField
+
         field = FormField(
             "query", "kind:note actor:bob words (empty: all)", self._filter_text(), required=False
         )
@@ -333,6 +347,8 @@ class Actions(Base):
         self.push_screen(FormDialog("Filter the timeline", [field]), apply)
 
     def action_jump(self) -> None:
+        from warroom.tui.screens.dialogs import FormDialog, FormField
+
         if not self._need_state():
             return
 
@@ -367,6 +383,8 @@ class Actions(Base):
         self.main.toggle_class("-side")
 
     def action_history(self) -> None:
+        from warroom.tui.screens.dialogs import TextDialog
+
         if not self._need_state():
             return
         s = self.state
@@ -401,6 +419,8 @@ class Actions(Base):
         self.push_screen(TextDialog("History", text))
 
     def action_help(self) -> None:
+        from warroom.tui.screens.dialogs import TextDialog
+
         text = Text()
         for binding in self.BINDINGS:
             keys = self._key_for(binding)
@@ -442,6 +462,8 @@ class Actions(Base):
         self.call_from_thread(self._pick_context, gateway, names, current)
 
     def _pick_context(self, gateway, names: list[str], current: str | None) -> None:
+        from warroom.tui.screens.dialogs import ChoiceDialog
+
         def chosen(context: str | None) -> None:
             if context:
                 self._list_namespaces(gateway.switch(context=context, namespace=None), context)
@@ -461,6 +483,7 @@ class Actions(Base):
         self.call_from_thread(self._pick_namespace, context, names, current)
 
     def _pick_namespace(self, context: str, names: list[str], current: str) -> None:
+        from warroom.tui.screens.dialogs import ChoiceDialog
         from warroom.tui.widgets.logs import LogsPane
         from warroom.tui.widgets.pods import PodsPane
 
@@ -493,6 +516,8 @@ class Actions(Base):
         self.call_from_thread(self._pick_incident, rows)
 
     def _pick_incident(self, rows) -> None:
+        from warroom.tui.screens.dialogs import ChoiceDialog
+
         open_rows = [(i, s) for i, s in rows if not s.is_resolved]
         if self.incident_id is None and len(open_rows) == 1:
             self.switch_to(open_rows[0][0])
@@ -517,6 +542,8 @@ class Actions(Base):
         self.choose_incident()
 
     def action_declare(self) -> None:
+        from warroom.tui.screens.dialogs import FormDialog, FormField
+
         fields = [
             FormField("title", "Title"),
             FormField("severity", "Severity (SEV1..SEV4 or P0..P3)", "SEV2"),

@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # the cluster panes load only when there is a cluster to show
 
 POLL_SECONDS = 0.5
 SWITCH_INTERVAL = 0.0005
+WARM_UP_AFTER = 0.3  # seconds after the first frame
 
 KEYS: list[Binding] = [
     Binding("n", "note", "Note", id="note"),
@@ -135,6 +136,7 @@ class WarroomApp(Actions, App[None]):
         self._head = -1
         self._rang_for: datetime | None = None
         self._ic_warned = False
+        self._warmed = False
         self._writes: queue.Queue[Write | None] = queue.Queue()
         self._syncer = None
         self._writer = threading.Thread(target=self._write_loop, name="warroom-writer", daemon=True)
@@ -302,9 +304,10 @@ class WarroomApp(Actions, App[None]):
         if head == self._head and not force:
             return
         state = self.store.state(incident_id)
-        total = self.store.count(incident_id, self.filter)
+        flt = self.filter
+        total = state.event_count if flt.is_empty else self.store.count(incident_id, flt)
         number = (max(total - 1, 0) if cursor is None else min(cursor, total)) // PAGE
-        events = self.store.page(incident_id, number * PAGE, PAGE, self.filter)
+        events = self.store.page(incident_id, number * PAGE, PAGE, flt, total)
         self.post_message(Refreshed(incident_id, head, state, total, (number, events)))
 
     def on_refreshed(self, message: Refreshed) -> None:
@@ -317,7 +320,21 @@ class WarroomApp(Actions, App[None]):
         title = "Timeline" + (f" · filter: {self._filter_text()}" if self._filtered() else "")
         timeline.border_title = title
         timeline.border_subtitle = f"{message.total:,} events"
-        self.tick()
+        self.tick(alarms=False)
+        if not self._warmed:
+            self._warmed = True
+            self.set_timer(WARM_UP_AFTER, self._warm_up)
+
+    @work(thread=True, group="warm-up")
+    def _warm_up(self) -> None:
+        """Load, once the first frame is up, what the first keystrokes need: the dialogs'
+        widgets (~20 ms) and pydantic with the payload validators (~150 ms, needed by the
+        writer for the first append). Nothing waits for this; it only takes the cost
+        away from the first key press."""
+        import warroom.tui.screens.dialogs  # noqa: F401
+        from warroom.core.payloads import warm_up
+
+        warm_up()
 
     def context(self) -> Context | None:
         if self.state is None:
@@ -326,21 +343,26 @@ class WarroomApp(Actions, App[None]):
             self.state, self.policy, self.now(), self.tz, self._sync_label(), self.cluster_status
         )
 
-    def tick(self) -> None:
-        """Redraw what depends on the time: recomputed from deadlines, never counted down."""
+    def tick(self, alarms: bool = True) -> None:
+        """Redraw what depends on the time: recomputed from deadlines, never counted down.
+
+        The bell and notifications wait for the once-a-second tick (`alarms`), so that a
+        refresh (the first frame among them) is not held up by mounting toasts.
+        """
         ctx = self.context()
         if ctx is None or not self.screen_stack:
             return
         self.main.query_one("#header", Static).update(header_text(ctx))
-        self.main.query_one("#cadence", Panel).show(cadence_text(ctx))
-        self.main.query_one("#roles", Panel).show(roles_text(ctx))
-        self._alarms(ctx)
-
-    def _alarms(self, ctx: Context) -> None:
         cad = clock.cadence(ctx.state, ctx.policy, ctx.now)
         cadence_panel = self.main.query_one("#cadence", Panel)
+        cadence_panel.show(cadence_text(ctx))
         cadence_panel.set_class(cad.level == "amber", "-amber")
         cadence_panel.set_class(cad.level == "overdue", "-overdue")
+        self.main.query_one("#roles", Panel).show(roles_text(ctx))
+        if alarms:
+            self._alarms(ctx, cad)
+
+    def _alarms(self, ctx: Context, cad: clock.Cadence) -> None:
         if cad.level == "overdue" and cad.due_at != self._rang_for:
             self._rang_for = cad.due_at
             self.bell()
