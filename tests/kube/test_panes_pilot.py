@@ -186,3 +186,19 @@ async def test_panes_without_a_cluster(tmp_path: Path) -> None:
         status = str(pods.query_one(".pods-status").render())
         assert "no kubeconfig" in status and "warroom sim" in status
         assert "select a pod" in str(app.query_one(LogsPane).query_one(".logs-status").render())
+
+
+async def test_the_cursor_stays_on_its_pod_when_pods_are_added_above(
+    sim: Simulator, harness: Harness
+) -> None:
+    async with harness.run_test(size=(120, 30)) as pilot:
+        pods = harness.query_one(PodsPane)
+        await until(pilot, lambda: pods.table.row_count == 8)
+        pods.table.focus()
+        await pilot.press("down", "down", "down", "down")  # checkout x3 sort first
+        chosen = pods.selected
+        assert chosen is not None and chosen.name.startswith("frontend")
+        sim.state.set_replicas("shop", "checkout", 6)  # new rows sort above the cursor
+        await until(pilot, lambda: pods.table.row_count == 11)
+        assert pods.selected is not None and pods.selected.name == chosen.name
+        assert pods.table.cursor_row == 7

@@ -152,11 +152,7 @@ class PodsPane(Widget, can_focus=False):
     @property
     def selected(self) -> PodRow | None:
         """The pod under the cursor."""
-        table = self.table
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-        return self.watcher.snapshot().rows.get(key or "")
+        return self.watcher.snapshot().rows.get(self._cursor_key() or "")
 
     def refresh_rows(self) -> None:
         """Apply the watcher's latest snapshot: only changed cells, added and removed rows.
@@ -175,6 +171,7 @@ class PodsPane(Widget, can_focus=False):
         if snap.version == self._version and second == self._second and not expired:
             return
         table = self.table
+        under_cursor = self._cursor_key()
         if (snap.state, snap.hint, len(snap.rows), self._where) != self._status:
             self._status = (snap.state, snap.hint, len(snap.rows), self._where)
             self._status_line(snap.state, snap.hint, len(snap.rows))
@@ -214,6 +211,16 @@ class PodsPane(Widget, can_focus=False):
         self._hot_until = min(self._hot.values(), default=float("inf"))
         if added:
             table.sort("name", key=lambda name: name.plain)
+        if under_cursor in self._shown:  # rows added or removed above it: stay on that pod
+            row = table.get_row_index(under_cursor)
+            if row != table.cursor_row:
+                table.move_cursor(row=row, animate=False)
+
+    def _cursor_key(self) -> str | None:
+        table = self.table
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
 
     def _styled(self, row: PodRow, cells: tuple[str, ...], hot: bool) -> list[Text]:
         name, ready, status, restarts, age, node = cells[:6]
