@@ -10,6 +10,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bench.report import Figure, percentile, section, timed
+from warroom.core.commands import (
+    AddNote,
+    AssignRole,
+    Command,
+    Declare,
+    PinLogLine,
+    PostUpdate,
+    RecordAction,
+)
 from warroom.core.export import to_markdown
 from warroom.core.ids import new_id
 from warroom.core.policy import DEFAULT_POLICY
@@ -42,11 +51,11 @@ def raw_insert_latencies(path: Path, n: int) -> list[float]:
 def append_latencies(path: Path, n: int) -> list[float]:
     log = EventLog(path)
     incident = new_id()
-    log.append(incident, "declared", {"title": "bench", "severity": "SEV2"}, "bench")
+    log.execute(incident, [Declare(title="bench", severity="SEV2")], "bench")
     out = []
     for i in range(n):
         start = time.perf_counter()
-        log.append(incident, "note", {"text": f"note {i}"}, "bench")
+        log.execute(incident, [AddNote(text=f"note {i}")], "bench")
         out.append(time.perf_counter() - start)
     log.close()
     return out
@@ -56,23 +65,23 @@ def seed_big(path: Path, n: int) -> str:
     """A realistic mix of 100k events, written in batches (seeding is not what we measure)."""
     log = EventLog(path)
     incident = new_id()
-    log.append(incident, "declared", {"title": "big", "severity": "SEV1"}, "bench")
+    log.execute(incident, [Declare(title="big", severity="SEV1")], "bench")
     kinds = [
-        ("note", lambda i: {"text": f"observation {i}: p99 latency is {i % 900} ms"}),
-        ("log_pinned", lambda i: {"pod": f"api-{i % 7}", "text": f"ERROR request {i} failed"}),
-        ("role_assigned", lambda i: {"role": "scribe", "person": f"person{i % 5}"}),
-        ("update_posted", lambda i: {"body": f"update {i}", "audience": "internal"}),
-        ("action_taken", lambda i: {"description": f"restart {i}", "ok": True}),
+        lambda i: AddNote(text=f"observation {i}: p99 latency is {i % 900} ms"),
+        lambda i: PinLogLine(pod=f"api-{i % 7}", text=f"ERROR request {i} failed"),
+        lambda i: AssignRole(role="scribe", person=f"person{i % 5}"),
+        lambda i: PostUpdate(body=f"update {i}", audience="internal"),
+        lambda i: RecordAction(description=f"restart {i}", ok=True),
     ]
-    batch = []
+    batch: list[Command] = []
     for i in range(n - 1):
-        kind, make = kinds[0] if i % 10 < 6 else kinds[1 + i % 4]
-        batch.append((kind, make(i)))
+        make = kinds[0] if i % 10 < 6 else kinds[1 + i % 4]
+        batch.append(make(i))
         if len(batch) == 2000:
-            log.append_many(incident, batch, "bench")
+            log.execute(incident, batch, "bench")
             batch = []
     if batch:
-        log.append_many(incident, batch, "bench")
+        log.execute(incident, batch, "bench")
     log.close()
     return incident
 
@@ -106,7 +115,7 @@ def run() -> list[Figure]:
 
     def cold() -> None:
         with EventLog(big) as log:
-            project(log.events(incident), incident)
+            project(log.timeline.events(incident), incident)
 
     cold_ms = timed(cold, 3) * 1000
     with EventLog(big) as log:
@@ -139,7 +148,7 @@ def run() -> list[Figure]:
         state = log.state(incident)
 
         def export() -> None:
-            to_markdown(state, log.events(incident), DEFAULT_POLICY, ZoneInfo("UTC"))
+            to_markdown(state, log.timeline.events(incident), DEFAULT_POLICY, ZoneInfo("UTC"))
 
         export_ms = timed(export, 3) * 1000
     figures.append(

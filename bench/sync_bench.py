@@ -19,6 +19,7 @@ from tests.sync.pgcluster import cluster, find_bin
 from tests.sync.servers import ServerProcess, Store
 
 from bench.report import Figure, percentile, section
+from warroom.core.commands import AddNote, Declare
 from warroom.core.ids import new_id
 from warroom.store import EventLog
 from warroom.sync.client import SyncClient, batches
@@ -33,12 +34,12 @@ N_WRITES = 60
 def seed(path: Path, n: int) -> list:
     with EventLog(path) as log:
         incident = new_id()
-        events = []
-        for start in range(0, n, PAGE):
-            items = [
-                ("note", {"text": f"note {i} " + "x" * 80}) for i in range(start, start + PAGE)
+        events = log.execute(incident, [Declare(title="bench", severity="SEV3")], "bench")
+        for start in range(1, n, PAGE):
+            notes = [
+                AddNote(text=f"note {i} " + "x" * 80) for i in range(start, min(start + PAGE, n))
             ]
-            events += log.append_many(incident, items, "bench")
+            events += log.execute(incident, notes, "bench")
         return events
 
 
@@ -62,7 +63,7 @@ def end_to_end_seconds(server: ServerProcess, tmp: Path, label: str) -> float:
     pushing = threading.Thread(target=asyncio.run, args=(writer.sync_once(),))
     start = time.perf_counter()
     pushing.start()
-    while reader_log.head() < N_EVENTS:
+    while reader_log.timeline.head() < N_EVENTS:
         time.sleep(0.001)
     elapsed = time.perf_counter() - start
     pushing.join()

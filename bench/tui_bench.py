@@ -104,7 +104,7 @@ def run() -> list[Figure]:
     from warroom.store import EventLog
 
     with EventLog(big) as log:  # the snapshot a user's earlier session would have left
-        log.state(log.incident_ids()[0])
+        log.state(log.timeline.incident_ids()[0])
 
     no_config = tmp / "absent.toml"
     config = tmp / "config.toml"  # what a synced responder's file might hold

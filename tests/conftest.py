@@ -43,6 +43,30 @@ class Result:
 
 
 @pytest.fixture
+def cli(db_path: Path) -> Callable[..., Result]:
+    """Run `warroom` in this process through its real entry point (`warroom.cli.main`, with
+    its error handling), output captured by click's CliRunner, against this test's database."""
+    from click.testing import CliRunner
+
+    from warroom.cli import main
+
+    def run(*args: str, user: str = "tester", input: str | None = None) -> Result:
+        runner = CliRunner()
+        env = {"WARROOM_DB": str(db_path), "WARROOM_USER": user}
+        with runner.isolation(input=input, env=env) as (out, err, _):
+            try:
+                main(list(args))
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 0
+            sys.stdout.flush()
+            sys.stderr.flush()
+            return Result(code, out.getvalue().decode(), err.getvalue().decode())
+
+    return run
+
+
+@pytest.fixture
 def run_cli(db_path: Path) -> Callable[..., Result]:
     """Run the installed `warroom` command as a user would, against this test's database."""
 

@@ -1,138 +1,183 @@
-"""A realistic demo incident: a SEV2 bad deploy, half an hour in, an update due soon."""
+"""The demo incident: the simulator's bad checkout deploy, half an hour in, updates due soon.
+
+One story from alert to resolution, told by the event log, the simulator (`warroom sim
+--scenario bad-deploy`) and the teammate (`demo_team.py`) alike: checkout 2.5.0 went out 34
+minutes ago; it reads a tax rate per region and the config has none for eu-west-3, so every
+EU-West-3 order fails with `KeyError: 'eu-west-3'` and the pods crash-loop. The team has
+found that and decided to roll back to 2.4.1 (revision 1); the newcomer does the rollback in
+the pods pane (`U`), watches the pods recover, moves the status on and posts the updates.
+
+The history is written through the command layer (`warroom.core.commands.plan`), stamped
+back in time, so it holds exactly what the console would have written.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+from warroom.core.commands import (
+    AddActionItem,
+    AddNote,
+    AssignRole,
+    ChangeStatus,
+    Command,
+    Context,
+    Declare,
+    PinLogLine,
+    PostUpdate,
+    ReceiveAlert,
+    SetMilestone,
+    link,
+    plan,
+)
 from warroom.core.events import Event
 from warroom.core.hlc import Stamp
 from warroom.core.ids import new_id
+from warroom.core.policy import DEFAULT_POLICY
 from warroom.core.state import IncidentState
 from warroom.store import EventLog
 
-TITLE = "Checkout failing with 503s after deploy"
+TITLE = "Checkout failing: 500s on POST /v1/checkout"
+DEPLOYED_AGO = 34
+"""Minutes since checkout 2.5.0 rolled out (the simulator's bad-deploy scenario agrees)."""
 
 
-def _script(now: datetime) -> list[tuple[int, str, str, dict[str, Any]]]:
-    """(minutes before now, actor, kind, payload), oldest first."""
-    at = lambda minutes: (now - timedelta(minutes=minutes)).isoformat()  # noqa: E731
+def _script(now: datetime) -> list[tuple[int, str, Command]]:
+    """(minutes before now, actor, command), oldest first."""
+
+    def ago(minutes: float) -> datetime:
+        return now - timedelta(minutes=minutes)
+
     return [
         (
             32,
-            "grafana",
-            "alert_received",
-            {
-                "name": "HighErrorRate checkout-api",
-                "source": "Grafana",
-                "summary": "5xx ratio 31% > 5% for 3m on checkout-api (namespace shop)",
-                "fired_at": at(32),
-            },
+            "alertmanager",
+            ReceiveAlert(
+                name="CheckoutHighErrorRate",
+                source="Prometheus Alertmanager",
+                summary="5xx ratio 12.4% > 5% for 2m on checkout (namespace shop)",
+                fired_at=ago(32),
+            ),
         ),
         (
             30,
             "alice",
-            "declared",
-            {
-                "title": TITLE,
-                "severity": "SEV2",
-                "impact": "About 30% of checkout requests fail with 503; carts are kept.",
-                "components": ["checkout", "payments-gateway"],
-            },
+            Declare(
+                title=TITLE,
+                severity="SEV2",
+                impact="About 1 in 8 checkouts fail with a 500; EU-West-3 customers cannot pay.",
+                components=("checkout",),
+                commander="alice",
+            ),
         ),
-        (30, "alice", "role_assigned", {"role": "incident_commander", "person": "alice"}),
-        (29, "alice", "role_assigned", {"role": "tech_lead", "person": "bob"}),
-        (28, "alice", "role_assigned", {"role": "comms_lead", "person": "carol"}),
-        (28, "alice", "role_assigned", {"role": "scribe", "person": "dave"}),
-        (27, "dave", "milestone_set", {"milestone": "detected", "at": at(32)}),
+        (29, "alice", AssignRole(role="tech_lead", person="bob")),
+        (28, "alice", AssignRole(role="comms_lead", person="carol")),
+        (28, "alice", AssignRole(role="scribe", person="dave")),
+        (27, "dave", SetMilestone(milestone="detected", at=ago(32))),
+        (27, "dave", SetMilestone(milestone="impact_started", at=ago(DEPLOYED_AGO))),
+        (
+            27,
+            "carol",
+            PostUpdate(
+                audience="internal",
+                template="initial",
+                body=f"@here Incident declared: {TITLE}\nSeverity: SEV2\n"
+                "Impact: about 1 in 8 checkouts fail (500)\nIC: @alice",
+            ),
+        ),
         (
             26,
             "carol",
-            "update_posted",
-            {
-                "audience": "internal",
-                "template": "initial",
-                "body": "@here Incident declared: Checkout failing with 503s after deploy\n"
-                "Severity: SEV2\nImpact: ~30% of checkouts fail\nIC: @alice",
-                "next_update_at": at(-4),
-            },
+            PostUpdate(
+                audience="status-page",
+                template="statuspage-investigating",
+                body="Investigating: We are investigating reports of failed checkouts. Some "
+                "customers may be unable to complete a purchase. We will provide updates as we "
+                "learn more.",
+            ),
         ),
         (
             24,
             "bob",
-            "note",
-            {
-                "text": "Error spike starts 2 min after checkout v2.14.0 rolled out. "
-                "New pods crash-loop: PaymentClient timeouts.",
-                "pinned": True,
-            },
+            AddNote(
+                text=f"checkout 2.5.0 rolled out at the start of the spike ({DEPLOYED_AGO} min"
+                " ago); its pods crash-loop and restarts keep climbing (kubectl get pods -n shop)."
+            ),
         ),
         (
             20,
             "bob",
-            "log_pinned",
-            {
-                "pod": "checkout-6c9f7d5b8-x2k4q",
-                "container": "checkout",
-                "namespace": "shop",
-                "source_time": at(20),
-                "text": "ERROR PaymentClient: upstream timeout after 500ms (payments-gateway:8443)",
-            },
+            PinLogLine(
+                pod="checkout-7d9f8b6c5-q2x8z",
+                container="checkout",
+                namespace="shop",
+                source_time=ago(20),
+                text="ERROR checkout.api POST /v1/checkout status=500 "
+                "error=\"KeyError: 'eu-west-3'\"",
+            ),
         ),
-        (18, "alice", "note", {"text": "Decision: roll back checkout to v2.13.2 (IC approved)."}),
+        (
+            18,
+            "bob",
+            AddNote(
+                text="Root cause: 2.5.0 looks up a tax rate per region and config has no "
+                "tax_rates entry for eu-west-3 (startup WARN); each EU-West-3 order raises "
+                "KeyError and the pod dies.",
+                pinned=True,
+            ),
+        ),
         (
             15,
             "bob",
-            "action_taken",
-            {
-                "description": "Rollout undo of deployment/checkout",
-                "command": "kubectl -n shop rollout undo deployment/checkout",
-                "result": "rolled back to revision 1",
-                "ok": True,
-            },
+            ChangeStatus(
+                status="identified", reason="2.5.0 crashes on the missing eu-west-3 tax rate"
+            ),
         ),
         (
             12,
-            "bob",
-            "status_changed",
-            {
-                "status": "identified",
-                "reason": "v2.14.0 lowered the payments timeout from 5s to 500ms",
-            },
+            "alice",
+            AddNote(
+                text="Decision (IC): roll back checkout to 2.4.1 (revision 1). In the pods pane: "
+                "select a checkout pod, U, then y."
+            ),
         ),
-        (8, "carol", "note", {"text": "Status page moved to Identified."}),
         (
             5,
             "alice",
-            "action_item",
-            {
-                "text": "Add canary analysis to checkout deploys",
-                "owner": "bob",
-                "due": (now + timedelta(days=7)).date().isoformat(),
-            },
+            AddActionItem(
+                text="Validate tax_rates covers every region before checkout deploys",
+                owner="bob",
+                due=(now + timedelta(days=7)).date(),
+            ),
         ),
     ]
 
 
 def build(now: datetime, incident_id: str, ids: Iterator[str], device: str = "demo") -> list[Event]:
-    """The demo's events, stamped back in time from `now`, each naming what it replaces."""
+    """The demo's events, planned like any command and stamped back in time from `now`."""
     state = IncidentState(incident_id=incident_id)
-    events = []
-    for n, (minutes, actor, kind, payload) in enumerate(_script(now)):
-        wall = int((now - timedelta(minutes=minutes)).timestamp() * 1000)
-        event = Event(
-            next(ids),
-            incident_id,
-            device,
-            Stamp(wall, n).encode(),
-            actor,
-            kind,
-            state.with_replaces(kind, payload),
-        )
-        state.apply(event)
-        events.append(event)
+    events: list[Event] = []
+    for n, (minutes, actor, command) in enumerate(_script(now)):
+        at = now - timedelta(minutes=minutes)
+        planned = plan(state, [command], Context(DEFAULT_POLICY, at))
+        made = [next(ids) for _ in planned]
+        for counter, (event_id, (kind, payload)) in enumerate(
+            zip(made, link(state, planned, made), strict=True)
+        ):
+            wall = int(at.timestamp() * 1000)
+            event = Event(
+                event_id,
+                incident_id,
+                device,
+                Stamp(wall, n * 10 + counter).encode(),
+                actor,
+                kind,
+                payload,
+            )
+            state.apply(event)
+            events.append(event)
     return events
 
 

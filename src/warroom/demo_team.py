@@ -1,7 +1,9 @@
 """A simulated teammate for the demo: another laptop that syncs, writes notes, takes a role.
 
 Runs as its own process with its own database, so what it writes reaches the console only
-through the shared server, exactly as a colleague's would.
+through the shared server, exactly as a colleague's would. It follows the demo's story: while
+checkout still crash-loops it reports what it sees; once someone rolls checkout back (an
+`action_taken` arrives through sync) it reports the recovery, never before.
 """
 
 from __future__ import annotations
@@ -12,17 +14,40 @@ import signal
 import threading
 from pathlib import Path
 
-from warroom.store import EventLog
+from warroom.core.commands import AddNote, AssignRole, Command, CommandError
+from warroom.core.state import IncidentState
+from warroom.store import EventLog, StoreError
 from warroom.sync.engine import Syncer
 
-NOTES = [
-    "Error rate on checkout dropping since the rollback: 31% -> 4%.",
-    "payments-gateway p99 back under 300 ms.",
-    "Support reports fewer failed-checkout tickets in the last 10 minutes.",
-    "Grafana: 5xx ratio for checkout-api now 0.8%.",
-    "Looking at why the canary did not catch the timeout change.",
-    "Customer success asks for an ETA for enterprise customers.",
+BEFORE = [
+    "Still seeing KeyError: 'eu-west-3' in every checkout pod's logs.",
+    "Support: EU customers report failed payments at checkout.",
+    "Grafana: checkout 5xx ratio holding around 12%.",
+    "Only orders shipping to eu-west-3 fail; other regions look fine.",
 ]
+AFTER = [
+    "Error rate on checkout dropping since the rollback: 12% -> 0.4%.",
+    "checkout pods are Running and Ready again; restarts stopped.",
+    "Support confirms EU checkouts are going through again.",
+    "Looking at why the canary did not catch the missing tax rate.",
+]
+
+
+def rolled_back(log: EventLog, incident: str) -> bool:
+    return any(
+        e.kind == "action_taken" and "undo" in str(e.payload.get("command", ""))
+        for e in log.timeline.events(incident)
+    )
+
+
+def next_step(
+    log: EventLog, incident: str, state: IncidentState, me: str, rng: random.Random
+) -> Command:
+    scribe = state.holder("scribe")
+    if scribe and scribe.value != me and rng.random() < 0.2:
+        return AssignRole(role="scribe", person=me)
+    notes = AFTER if rolled_back(log, incident) else BEFORE
+    return AddNote(text=rng.choice(notes))
 
 
 def main() -> None:
@@ -44,19 +69,13 @@ def main() -> None:
         try:
             while not stop.wait(rng.uniform(0.5, 1.5) * args.every):
                 state = log.state(args.incident)
-                if state.declared_id is None:
-                    continue  # the incident has not arrived from the server yet
-                scribe = state.holder("scribe")
-                if scribe and scribe.value != args.name and rng.random() < 0.3:
-                    payload = {"role": "scribe", "person": args.name}
-                    log.append(
-                        args.incident,
-                        "role_assigned",
-                        state.with_replaces("role_assigned", payload),
-                        args.name,
-                    )
-                else:
-                    log.append(args.incident, "note", {"text": rng.choice(NOTES)}, args.name)
+                if state.declared_id is None or state.is_resolved:
+                    continue  # not arrived from the server yet, or nothing left to say
+                try:
+                    command = next_step(log, args.incident, state, args.name, rng)
+                    log.execute(args.incident, [command], args.name)
+                except (CommandError, StoreError):
+                    continue
                 syncer.poke()
         finally:
             syncer.stop()

@@ -9,17 +9,21 @@ import sys
 import textwrap
 import time
 
+from tests.writes import declare, note
 from warroom.store import EventLog
 
 WRITER = textwrap.dedent(
     """
     import sys
+    from warroom.core.commands import AddNote, Declare
     from warroom.store import EventLog
     log = EventLog(sys.argv[1])
     incident = sys.argv[2]
+    if log.state(incident).declared_id is None:
+        log.execute(incident, [Declare(title="durable", severity="SEV3")], "w")
     i = 0
     while True:
-        event = log.append(incident, "note", {"text": "x" * (1 + i % 300)}, "w")
+        (event,) = log.execute(incident, [AddNote(text="x" * (1 + i % 300))], "w")
         sys.stdout.write(event.id + "\\n")
         sys.stdout.flush()
         i += 1
@@ -75,18 +79,19 @@ def test_a_second_log_in_one_process_keeps_the_first_ones_locks(tmp_path):
     db = tmp_path / "shared.db"
     incident = "01JZ0000000000000000000000"
     first = EventLog(db)
-    first.append(incident, "note", {"text": "before"}, "a")
+    declare(first, incident=incident)
+    note(first, incident, "before")
     second = EventLog(db)  # e.g. the console's writer thread
     probe = (
         "import sys; from warroom.store import EventLog;"
-        "log = EventLog(sys.argv[1]); log.head(); log.close()"
+        "log = EventLog(sys.argv[1]); log.timeline.head(); log.close()"
     )
     subprocess.run([sys.executable, "-c", probe, str(db)], check=True, timeout=60)
-    event = second.append(incident, "note", {"text": "after"}, "a")
+    event = note(second, incident, "after")
     check = sqlite3.connect(db)
     ids = {row[0] for row in check.execute("SELECT id FROM events")}
     check.close()
     first.close()
     second.close()
     assert event.id in ids
-    assert (tmp_path / "shared.db-wal").exists() or len(ids) == 2
+    assert (tmp_path / "shared.db-wal").exists() or len(ids) == 3

@@ -7,56 +7,98 @@ import textwrap
 
 import pytest
 
-from warroom.core.events import PayloadError
+from tests.writes import declare, foreign, note, run
+from warroom.core.commands import (
+    AddNote,
+    ChangeSeverity,
+    ChangeStatus,
+    CommandError,
+    Declare,
+    ReleaseRole,
+    make,
+)
+from warroom.core.events import PayloadError, normalise_payload
 from warroom.core.ids import new_id
 from warroom.core.state import project
 from warroom.store import EventLog, StoreError, TimelineFilter
-from warroom.store import log as log_module
+from warroom.store import projection as projection_module
+from warroom.store.database import SCHEMA_VERSION
 
 
-def declare(log: EventLog) -> str:
-    incident = new_id()
-    log.append(incident, "declared", {"title": "t", "severity": "SEV2"}, "alice")
-    return incident
-
-
-def test_append_is_durable_and_readable_from_another_connection(log, db_path):
+def test_execute_is_durable_and_readable_from_another_connection(log, db_path):
     incident = declare(log)
-    event = log.append(incident, "note", {"text": "hello"}, "bob")
+    event = note(log, incident, "hello", "bob")
     with EventLog(db_path) as other:
-        assert other.get(event.id) == event
-        assert [e.kind for e in other.events(incident)] == ["declared", "note"]
+        assert other.timeline.get(event.id) == event
+        assert [e.kind for e in other.timeline.events(incident)] == ["declared", "note"]
 
 
 def test_pragmas_and_private_file(log, db_path):
-    assert log.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert log.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    conn = log.db.conn
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert stat.S_IMODE(os.stat(db_path).st_mode) == 0o600
 
 
-def test_invalid_payload_changes_nothing(log):
+def test_a_refused_command_changes_nothing(log):
     incident = declare(log)
-    before = log.head()
-    with pytest.raises(PayloadError, match="severity"):
-        log.append(incident, "severity_changed", {"severity": "SEV0"}, "x")
-    assert log.head() == before
+    before = log.timeline.head()
+    with pytest.raises(CommandError, match="unknown severity"):
+        run(log, incident, AddNote(text="first"), ChangeSeverity(severity="SEV0"))
+    with pytest.raises(CommandError, match="nobody holds Comms Lead"):
+        run(log, incident, ReleaseRole(role="comms"))
+    assert log.timeline.head() == before  # the batch's note was not stored either
 
 
-def test_unknown_kinds_are_stored_as_given(log):
+def test_local_writes_are_strict_about_fields():
+    """A typo in an optional key used to be dropped silently (stored as pinned: False)."""
+    with pytest.raises(CommandError, match="unknown field 'pined'"):
+        make(AddNote, text="x", pined=True)
+    with pytest.raises(PayloadError, match="pined: unknown field"):
+        normalise_payload("note", {"text": "x", "pined": True}, strict=True)
+    with pytest.raises(PayloadError, match="unknown event kind"):
+        normalise_payload("future.thing", {}, strict=True)
+    with pytest.raises(CommandError, match="title must not be blank"):
+        make(Declare, title="   ", severity="SEV2")
+    with pytest.raises(CommandError, match="visible text"):
+        make(AddNote, text="\u200b\u200b")
+
+
+def test_unknown_kinds_from_elsewhere_are_stored_as_given(log):
     incident = declare(log)
-    log.append(incident, "future.thing", {"nested": {"a": [1, 2]}}, "x")
-    assert log.events(incident)[-1].payload == {"nested": {"a": [1, 2]}}
+    log.insert([foreign(incident, "future.thing", {"nested": {"a": [1, 2]}, "extra": 1})])
+    assert log.timeline.events(incident)[-1].payload == {"nested": {"a": [1, 2]}, "extra": 1}
+
+
+def test_replaces_is_read_inside_the_append_transaction(db_path):
+    """Another process's write between our last read and our write is what we replace."""
+    with EventLog(db_path) as ours, EventLog(db_path) as theirs:
+        incident = declare(ours)
+        ours.state(incident)  # cached: severity SEV2 from the declaration
+        (their_change,) = run(theirs, incident, ChangeSeverity(severity="SEV1"))
+        (our_change,) = run(ours, incident, ChangeSeverity(severity="SEV3"))
+        assert our_change.payload["replaces"] == their_change.id
+        assert ours.state(incident).conflicts() == []
+
+
+def test_a_batch_links_its_own_writes(log):
+    incident = declare(log)
+    first, second = run(
+        log, incident, ChangeStatus(status="identified"), ChangeStatus(status="monitoring")
+    )
+    assert second.payload["replaces"] == first.id
+    assert log.state(incident).conflicts() == []
 
 
 def test_insert_is_idempotent_and_advances_the_clock(log, tmp_path):
     incident = declare(log)
-    events = log.events(incident)
+    events = log.timeline.events(incident)
     with EventLog(tmp_path / "other.db") as other:
         assert len(other.insert(events)) == 1
         assert other.insert(events) == []
-        later = other.append(incident, "note", {"text": "x"}, "y")
+        later = note(other, incident, "x", "y")
         assert later.hlc > events[-1].hlc
-        assert other.pending() == 1  # only its own event waits for the server
+        assert other.outbox.pending() == 1  # only its own event waits for the server
 
 
 def test_stamps_are_unique_and_increasing_across_processes(db_path):
@@ -64,55 +106,77 @@ def test_stamps_are_unique_and_increasing_across_processes(db_path):
     incident = new_id()
     script = textwrap.dedent(
         f"""
+        from warroom.core.commands import AddNote, Declare
         from warroom.store import EventLog
+        from warroom.store.database import StoreError
         log = EventLog({str(db_path)!r})
+        try:
+            log.execute({incident!r}, [Declare(title="t", severity="SEV2")], "w")
+        except Exception:
+            pass  # another process declared it first
         for i in range(150):
-            log.append({incident!r}, "note", {{"text": str(i)}}, "w")
+            log.execute({incident!r}, [AddNote(text=str(i))], "w")
         """
     )
     procs = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(3)]
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
     with EventLog(db_path) as log:
-        rows = log.conn.execute("SELECT hlc FROM events ORDER BY seq").fetchall()
-    stamps = [r[0] for r in rows]
+        rows = log.db.conn.execute("SELECT hlc FROM events WHERE kind = 'note' ORDER BY seq")
+        stamps = [r[0] for r in rows.fetchall()]
     assert len(stamps) == 450
     assert len(set(stamps)) == 450
     assert stamps == sorted(stamps)  # commit order is clock order on one machine
 
 
 def test_cached_state_equals_a_cold_fold(db_path, monkeypatch):
-    monkeypatch.setattr(log_module, "SNAPSHOT_AFTER", 10)
+    monkeypatch.setattr(projection_module, "SNAPSHOT_AFTER", 10)
     with EventLog(db_path) as log:
         incident = declare(log)
         for i in range(25):
-            log.append(incident, "note", {"text": f"n{i}", "pinned": i % 5 == 0}, "a")
+            note(log, incident, f"n{i}", pinned=i % 5 == 0)
         log.state(incident)  # writes a snapshot
         for i in range(3):
-            log.append(incident, "severity_changed", {"severity": f"SEV{i + 1}"}, "a")
-        assert log.state(incident) == project(log.events(incident), incident)
+            run(log, incident, ChangeSeverity(severity=f"SEV{i + 1}"))
+        assert log.state(incident) == project(log.timeline.events(incident), incident)
     with EventLog(db_path) as fresh:
-        snap = fresh.conn.execute("SELECT last_seq FROM snapshots").fetchone()
+        snap = fresh.db.conn.execute("SELECT last_seq FROM snapshots").fetchone()
         assert snap is not None
-        assert fresh.state(incident) == project(fresh.events(incident), incident)
+        assert fresh.state(incident) == project(fresh.timeline.events(incident), incident)
+
+
+def test_snapshots_are_saved_as_events_pile_up_one_read_at_a_time(db_path):
+    """What the console's poller does: one append, one read, a thousand times. The snapshot
+    used to be saved only when a single read folded 256 rows, so it never was."""
+    with EventLog(db_path) as log:
+        incident = declare(log)
+        for i in range(1000):
+            note(log, incident, f"n{i}")
+            log.state(incident)
+        row = log.db.conn.execute(
+            "SELECT last_seq FROM snapshots WHERE incident_id = ?", (incident,)
+        ).fetchone()
+        head = log.timeline.head()
+    assert row is not None
+    assert head - row[0] < projection_module.SNAPSHOT_AFTER
 
 
 def test_a_damaged_snapshot_is_ignored_and_the_state_refolded(db_path, monkeypatch):
-    monkeypatch.setattr(log_module, "SNAPSHOT_AFTER", 5)
+    monkeypatch.setattr(projection_module, "SNAPSHOT_AFTER", 5)
     with EventLog(db_path) as log:
         incident = declare(log)
         for i in range(10):
-            log.append(incident, "note", {"text": f"n{i}", "pinned": True}, "a")
+            note(log, incident, f"n{i}", pinned=True)
         log.state(incident)
-        log.conn.execute("UPDATE snapshots SET state = '{\"incident_id\": 1}'")
+        log.db.conn.execute("UPDATE snapshots SET state = '{\"incident_id\": 1}'")
     with EventLog(db_path) as fresh:
-        assert fresh.state(incident) == project(fresh.events(incident), incident)
+        assert fresh.state(incident) == project(fresh.timeline.events(incident), incident)
         assert len(fresh.state(incident).pinned_ids()) == 10
 
 
 def test_states_handed_out_do_not_change_later(log):
     incident = declare(log)
     first = log.state(incident)
-    log.append(incident, "severity_changed", {"severity": "SEV1"}, "a")
+    run(log, incident, ChangeSeverity(severity="SEV1"))
     assert first.current_severity == "SEV2"
     assert log.state(incident).current_severity == "SEV1"
 
@@ -120,56 +184,92 @@ def test_states_handed_out_do_not_change_later(log):
 def test_filtered_pages(log):
     incident = declare(log)
     for i in range(20):
-        log.append(incident, "note", {"text": f"note {i}"}, "bob" if i % 2 else "alice")
+        note(log, incident, f"note {i}", "bob" if i % 2 else "alice")
     notes = TimelineFilter(kinds=("note",))
-    assert log.count(incident, notes) == 20
-    assert [e.payload["text"] for e in log.page(incident, 5, 2, notes)] == ["note 5", "note 6"]
-    assert log.count(incident, TimelineFilter(actor="bob")) == 10
-    assert log.count(incident, TimelineFilter(text="note 1")) == 11  # 1, 10..19
-    assert log.count(incident, TimelineFilter(text="100%")) == 0
-    target = log.page(incident, 7, 1, notes)[0]
-    assert log.position(incident, target, notes) == 7
+    timeline = log.timeline
+    assert timeline.count(incident, notes) == 20
+    assert [e.payload["text"] for e in timeline.page(incident, 5, 2, notes)] == ["note 5", "note 6"]
+    assert timeline.count(incident, TimelineFilter(actor="bob")) == 10
+    assert timeline.count(incident, TimelineFilter(text="note 1")) == 11  # 1, 10..19 (prefix)
+    assert timeline.count(incident, TimelineFilter(text="100%")) == 0
+    target = timeline.page(incident, 7, 1, notes)[0]
+    assert timeline.position(incident, target, notes) == 7
+
+
+def test_search_matches_what_people_read_not_the_payload_json(log):
+    """Filtering on "text", "pinned" or "false" used to match every note's JSON."""
+    incident = declare(log)
+    note(log, incident, "db pool exhausted")
+    note(log, incident, "rolled back; errors falling")
+    note(log, incident, "pinned the graph", pinned=True)
+    timeline = log.timeline
+    assert timeline.count(incident, TimelineFilter(text="text")) == 0
+    assert timeline.count(incident, TimelineFilter(text="false")) == 0
+    assert timeline.count(incident, TimelineFilter(text="pinned")) == 1
+    assert timeline.count(incident, TimelineFilter(text="POOL exh")) == 1
+    assert timeline.count(incident, TimelineFilter(text='"quoted" (parens) AND OR')) == 0
+    assert timeline.count(incident, TimelineFilter(text="alice")) == 1  # the declaration's actor
 
 
 @pytest.mark.parametrize("flt", [TimelineFilter(), TimelineFilter(actor="bob")])
 def test_pages_read_backwards_from_the_total_equal_pages_read_forwards(log, flt):
     incident = declare(log)
-    log.append_many(incident, [("note", {"text": f"n{i}"}) for i in range(45)], "bob")
-    total = log.count(incident, flt)
+    run(log, incident, *(AddNote(text=f"n{i}") for i in range(45)), actor="bob")
+    timeline = log.timeline
+    total = timeline.count(incident, flt)
     for offset in range(0, total + 3):
         for limit in (1, 7, 50):
-            forwards = log.page(incident, offset, limit, flt)
-            assert log.page(incident, offset, limit, flt, total) == forwards, (offset, limit)
+            forwards = timeline.page(incident, offset, limit, flt)
+            assert timeline.page(incident, offset, limit, flt, total) == forwards, (offset, limit)
 
 
 def test_resolve_by_prefix_or_suffix(log):
     a = declare(log)
-    assert log.resolve(a[-6:].lower()) == a
+    assert log.timeline.resolve(a[-6:].lower()) == a
+    assert log.timeline.resolve(a[-4:]) == a
+    assert log.timeline.resolve(a[:10]) == a
     with pytest.raises(StoreError, match="no incident"):
-        log.resolve("ZZZZZZ")
+        log.timeline.resolve("ZZZZZZ")
 
 
 def test_latest_open_skips_resolved(log):
     a = declare(log)
     b = declare(log)
-    log.append(b, "status_changed", {"status": "resolved"}, "x")
+    run(log, b, ChangeStatus(status="resolved"))
     assert log.latest_open() == a
 
 
-def test_migrations_are_recorded_and_a_newer_database_is_refused(db_path):
+def test_migrations_are_recorded_and_a_newer_migration_is_refused(db_path):
     EventLog(db_path).close()
     conn = sqlite3.connect(db_path)
     names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")]
-    assert names == ["m001_event_log", "m002_declarations_index"]
+    assert names == ["m001_event_log", "m002_declarations_index", "m003_search"]
     conn.execute(
         "INSERT INTO _sqlite_migrations (migration_set, name, applied_at)"
         " VALUES ('warroom', 'm999_future', 'x')"
     )
-    conn.execute("PRAGMA user_version = 3")  # what a newer warroom would have left
+    conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
     with pytest.raises(StoreError, match="newer warroom"):
         EventLog(db_path)
+
+
+def test_a_database_from_a_newer_warroom_is_refused_and_left_alone(db_path):
+    """It used to be opened, written and its user_version silently downgraded."""
+    with EventLog(db_path) as log:
+        declare(log)
+    conn = sqlite3.connect(db_path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.commit()
+    before = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    conn.close()
+    with pytest.raises(StoreError, match=r"newer warroom.*upgrade warroom"):
+        EventLog(db_path)
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+    assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == before
+    conn.close()
 
 
 def test_garbage_file_is_a_clear_error(tmp_path):
@@ -179,24 +279,35 @@ def test_garbage_file_is_a_clear_error(tmp_path):
         EventLog(path)
 
 
+def test_a_full_disk_is_a_clear_error_and_stores_nothing(log):
+    incident = declare(log)
+    before = log.timeline.head()
+    pages = log.db.conn.execute("PRAGMA page_count").fetchone()[0]
+    log.db.conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLITE_FULL, as on a full disk
+    with pytest.raises(StoreError, match=r"is full: free some space.*nothing was saved"):
+        run(log, incident, *(AddNote(text="x" * 5000) for _ in range(20)))
+    log.db.conn.execute("PRAGMA max_page_count = 1073741823")
+    assert log.timeline.head() == before
+    note(log, incident, "after")  # and the log still works
+
+
 def test_outbox_holds_local_events_until_acknowledged(log):
     incident = declare(log)
-    note = log.append(incident, "note", {"text": "x"}, "a")
-    assert [e.kind for e in log.outbox()] == ["declared", "note"]
-    assert log.acknowledge([note.id, "unknown-id"]) == 1
-    assert [e.kind for e in log.outbox()] == ["declared"]
-    assert log.pending() == 1
+    event = note(log, incident, "x")
+    assert [e.kind for e in log.outbox.batch()] == ["declared", "note"]
+    assert log.outbox.acknowledge([event.id, "unknown-id"]) == 1
+    assert [e.kind for e in log.outbox.batch()] == ["declared"]
+    assert log.outbox.pending() == 1
 
 
-def test_meta_values(log):
-    assert log.get_meta("cursor:x") is None
-    log.set_meta("cursor:x", "41")
-    log.set_meta("cursor:x", "42")
-    assert log.get_meta("cursor:x") == "42"
+def test_cursors(log):
+    assert log.outbox.cursor("cursor:x") is None
+    log.outbox.set_cursor("cursor:x", "41")
+    log.outbox.set_cursor("cursor:x", "42")
+    assert log.outbox.cursor("cursor:x") == "42"
 
 
 def test_schema_version_counts_the_migrations(db_path):
-    from warroom.store.log import SCHEMA_VERSION
     from warroom.store.schema import migrations
 
     assert len(migrations._migrations) == SCHEMA_VERSION
@@ -206,20 +317,24 @@ def test_schema_version_counts_the_migrations(db_path):
     conn.close()
 
 
-def test_a_version_1_database_is_migrated_forward(db_path):
-    """A file from before m002 gets the new index and keeps its events."""
+def test_a_version_2_database_is_migrated_forward_and_searchable(db_path):
+    """A file from before m003 gets the search index, filled from its events."""
     with EventLog(db_path) as log:
-        incident = declare(log)
+        incident = declare(log, title="payments down")
+        note(log, incident, "db pool exhausted")
     conn = sqlite3.connect(db_path)
-    conn.execute("DROP INDEX events_declarations")
-    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_declarations_index'")
-    conn.execute("PRAGMA user_version = 1")
-    conn.commit()
+    conn.executescript(
+        """
+        DROP TRIGGER events_ai; DROP TRIGGER events_ad; DROP TRIGGER events_au;
+        DROP TABLE events_fts;
+        ALTER TABLE events DROP COLUMN text;
+        DELETE FROM _sqlite_migrations WHERE name = 'm003_search';
+        PRAGMA user_version = 2;
+        """
+    )
     conn.close()
     with EventLog(db_path) as log:
-        assert log.incident_ids() == [incident]
-        plan = log.conn.execute(
-            "EXPLAIN QUERY PLAN SELECT incident_id FROM events WHERE kind = 'declared'"
-            " GROUP BY incident_id ORDER BY min(hlc) DESC"
-        ).fetchall()
-        assert "events_declarations" in str(plan)
+        assert log.timeline.count(incident, TimelineFilter(text="pool")) == 1
+        assert log.timeline.count(incident, TimelineFilter(text="payments")) == 1
+        note(log, incident, "pool resized")
+        assert log.timeline.count(incident, TimelineFilter(text="pool")) == 2

@@ -14,6 +14,7 @@ import pytest
 from tests.sync.clients import Client, wait_until
 from tests.sync.pgcluster import free_port
 from tests.sync.servers import ServerProcess, Store
+from warroom.core.commands import Declare
 from warroom.core.hlc import wall_ms_now
 from warroom.core.ids import new_id
 from warroom.store import EventLog
@@ -90,7 +91,7 @@ def test_a_token_from_the_cli_syncs_until_it_is_revoked(server, tmp_path):
 def test_sync_fails_while_the_server_refuses_events_from_a_clock_far_ahead(server, tmp_path):
     me = Client(tmp_path / "me.db", server.url, server.store.token("me"))
     with EventLog(me.db, now_ms=lambda: wall_ms_now() + 30 * 60_000) as log:
-        log.append(new_id(), "note", {"text": "from the future"}, "me")
+        log.execute(new_id(), [Declare(title="from the future", severity="SEV3")], "me")
     line = one_line_error(me.run("sync"))
     assert "1 refused: clock skew: stamped 30.0 min ahead" in line
     assert line.endswith("; 1 events not pushed")
@@ -108,7 +109,7 @@ def test_sync_watch_pulls_live_until_interrupted(server, tmp_path):
         if not bob.db.exists():
             return False
         with bob.open() as log:
-            return incident in log.incident_ids()
+            return incident in log.timeline.incident_ids()
 
     wait_until(arrived, what="bob's watcher to pull alice's incident")
     lines: list[str] = []

@@ -11,16 +11,15 @@ from tests.sync.clients import Client, all_ok
 WRITER = textwrap.dedent(
     """
     import sys
+    from warroom.core.commands import AddNote, ChangeSeverity
     from warroom.store import EventLog
 
     db, incident, actor, severity = sys.argv[1:5]
     with EventLog(db) as log:
         for i in range(40):
-            log.append(incident, "note", {"text": f"{actor} {i}"}, actor)
+            log.execute(incident, [AddNote(text=f"{actor} {i}")], actor)
             if i == 20:
-                payload = {"severity": severity, "reason": actor}
-                payload = log.state(incident).with_replaces("severity_changed", payload)
-                log.append(incident, "severity_changed", payload, actor)
+                log.execute(incident, [ChangeSeverity(severity=severity, reason=actor)], actor)
     """
 )
 
@@ -53,7 +52,7 @@ def test_clients_writing_offline_at_once_converge_and_all_see_the_conflicts(serv
         all_ok([c.start("sync", "--once") for c in clients])
 
     logs = [c.open() for c in clients]
-    ids = [{e.id for e in log.events(incident)} for log in logs]
+    ids = [{e.id for e in log.timeline.events(incident)} for log in logs]
     assert len(ids[0]) == 1 + 1 + 2 + 3 * 41
     assert ids[0] == ids[1] == ids[2]
     states = [log.state(incident) for log in logs]
@@ -67,5 +66,5 @@ def test_clients_writing_offline_at_once_converge_and_all_see_the_conflicts(serv
         assert ic.winner == holder
         assert {e.value for e in conflicts["severity"].entries} == {"SEV1", "SEV3", "SEV4"}
     for log in logs:
-        assert log.pending() == 0
+        assert log.outbox.pending() == 0
         log.close()

@@ -11,6 +11,7 @@ import pytest
 from tests.sync.clients import Client, finish, wait_until
 from tests.sync.factory import auth
 from tests.sync.servers import ServerProcess, Store
+from warroom.core.commands import AddNote, Declare
 from warroom.core.ids import new_id
 from warroom.store import EventLog
 from warroom.sync.engine import Backoff, Syncer
@@ -22,8 +23,9 @@ def seed(db, n: int = N) -> set[str]:
     """A client log holding n events nobody has pushed yet."""
     with EventLog(db) as log:
         incident = new_id()
-        items = [("note", {"text": f"note {i}"}) for i in range(n)]
-        return {e.id for e in log.append_many(incident, items, "tester")}
+        commands = [Declare(title="seeded", severity="SEV3")]
+        commands += [AddNote(text=f"note {i}") for i in range(n - 1)]
+        return {e.id for e in log.execute(incident, commands, "tester")}
 
 
 def server_head(url: str, token: str) -> int:
@@ -60,14 +62,14 @@ def test_server_killed_mid_push_and_restarted_loses_and_doubles_nothing(server, 
     code, _, err = finish(pushing)
     assert code == 1 and "not in sync" in err
     with client.open() as log:
-        assert log.pending() > 0  # the kill cut the push short
+        assert log.outbox.pending() > 0  # the kill cut the push short
 
     server.start()
     done = client.run("sync", "--once")
     assert done.returncode == 0, done.stderr
     assert_exactly(server, reader, expected)
     with client.open() as log:
-        assert log.pending() == 0
+        assert log.outbox.pending() == 0
 
 
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
@@ -80,7 +82,7 @@ def test_client_killed_mid_push_resumes(server, tmp_path):
     os.kill(pushing.pid, signal.SIGKILL)
     pushing.wait(timeout=30)
     with client.open() as log:
-        assert log.pending() > 0  # killed mid-way
+        assert log.outbox.pending() > 0  # killed mid-way
 
     done = client.run("sync", "--once")
     assert done.returncode == 0, done.stderr
@@ -99,18 +101,18 @@ def test_client_killed_mid_pull_resumes(server, tmp_path):
 
     def pulled_some() -> bool:
         with reader.open() as log:
-            return log.head() > 0
+            return log.timeline.head() > 0
 
     wait_until(pulled_some, what="the first page")
     os.kill(pulling.pid, signal.SIGKILL)
     pulling.wait(timeout=30)
     with reader.open() as log:
-        assert 0 < log.head() < N  # killed mid-way
+        assert 0 < log.timeline.head() < N  # killed mid-way
 
     done = reader.run("sync", "--once")
     assert done.returncode == 0, done.stderr
     with reader.open() as log:
-        got = [e.id for _, e in log.events_after(0)]
+        got = [e.id for _, e in log.timeline.after(0)]
     assert len(got) == len(set(got)) == N and set(got) == expected
 
 
@@ -122,7 +124,8 @@ def test_the_outbox_drains_when_a_server_that_was_down_returns(store: Store, tmp
     syncer = Syncer(log, server.url, token, backoff=Backoff(base=0.05, cap=0.3), wait=2)
     syncer.start()
     try:
-        log.append_many(new_id(), [("note", {"text": f"{i}"}) for i in range(20)], "me")
+        commands = [Declare(title="offline", severity="SEV3")]
+        log.execute(new_id(), [*commands, *(AddNote(text=f"{i}") for i in range(19))], "me")
         syncer.poke()
         wait_until(lambda: syncer.status().state == "offline", what="offline")
         status = syncer.status()
@@ -133,7 +136,7 @@ def test_the_outbox_drains_when_a_server_that_was_down_returns(store: Store, tmp
         server.start()
         wait_until(lambda: syncer.status().state == "synced", what="synced")
         assert syncer.status().label() == "synced"
-        assert log.pending() == 0
+        assert log.outbox.pending() == 0
     finally:
         syncer.stop()
         server.stop()
@@ -149,9 +152,9 @@ def test_syncers_fan_out_a_write_to_each_other_live(store: Store, tmp_path):
         syncer.start()
     try:
         wait_until(lambda: all(s.status().state == "synced" for s in syncers), what="synced")
-        event = logs[0].append(new_id(), "note", {"text": "hello"}, "a")
+        (event,) = logs[0].execute(new_id(), [Declare(title="hello", severity="SEV3")], "a")
         syncers[0].poke()
-        wait_until(lambda: logs[1].get(event.id) is not None, timeout=5, what="fan-out")
+        wait_until(lambda: logs[1].timeline.get(event.id) is not None, timeout=5, what="fan-out")
         wait_until(lambda: syncers[0].status().label() == "synced", what="acknowledged")
     finally:
         for syncer in syncers:

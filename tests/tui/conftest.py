@@ -16,6 +16,8 @@ from warroom.tui.app import WarroomApp
 
 NOW = datetime(2026, 11, 22, 14, 30, 0, tzinfo=UTC)
 INCIDENT = "01JZDEM0000000000000000000"
+DEMO_EVENTS = 16
+"""How many events the seeded demo incident has."""
 
 
 def fixed_ids():
@@ -63,9 +65,9 @@ async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 5.0) -
 
 def kinds(path: Path) -> list[str]:
     with EventLog(path) as log:
-        return [e.kind for e in log.events(INCIDENT)]
+        return [e.kind for e in log.timeline.events(INCIDENT)]
 
 
 def last(path: Path):
     with EventLog(path) as log:
-        return log.events(INCIDENT)[-1]
+        return log.timeline.events(INCIDENT)[-1]

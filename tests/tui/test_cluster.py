@@ -33,7 +33,7 @@ async def test_logs_pin_and_rollback_are_recorded(kubeconfig, demo_db, monkeypat
         async with app.run_test(size=(120, 35)) as pilot:
             pods = app.main.query_one(PodsPane)
             await wait_for(pilot, lambda: pods.table.row_count == 8, timeout=15)
-            assert app.cluster_status == "warroom-sim/shop"
+            await wait_for(pilot, lambda: app.cluster_label == "warroom-sim/shop")
             pods.table.focus()
             await wait_for(pilot, lambda: pods.selected is not None)
             assert pods.selected.name.startswith("checkout-")
@@ -54,8 +54,12 @@ async def test_logs_pin_and_rollback_are_recorded(kubeconfig, demo_db, monkeypat
             await pilot.press("y")
             await wait_for(pilot, lambda: kinds(demo_db)[-1] == "action_taken", timeout=15)
             action = last(demo_db).payload
-            assert action["ok"] is True
-            assert action["command"] == "kubectl -n shop rollout undo deployment/checkout"
+            assert action == {
+                "description": "Rollout undo of deployment/checkout in shop",
+                "command": "kubectl -n shop rollout undo deployment/checkout",
+                "result": "done",
+                "ok": True,
+            }
             assert last(demo_db).actor == "you"
 
 
@@ -69,12 +73,17 @@ async def test_switching_namespace_from_the_console(kubeconfig, demo_db, monkeyp
             pods = app.main.query_one(PodsPane)
             await wait_for(pilot, lambda: pods.table.row_count == 8, timeout=15)
             await pilot.press("K")
-            await wait_for(pilot, lambda: type(app.screen).__name__ == "ChoiceDialog")
+            await wait_for(
+                pilot, lambda: type(getattr(app.screen, "step", None)).__name__ == "Choose"
+            )
             await pilot.press("enter")  # the one context
-            await wait_for(pilot, lambda: "Namespace" in getattr(app.screen, "title_text", ""))
-            options = [value for value, _ in app.screen.options]
+            await wait_for(
+                pilot,
+                lambda: "Namespace" in getattr(getattr(app.screen, "step", None), "title", ""),
+            )
+            options = [value for value, _ in app.screen.step.options]
             await pilot.press("home", *["down"] * options.index("kube-system"), "enter")
-            await wait_for(pilot, lambda: app.cluster_status == "warroom-sim/kube-system")
+            await wait_for(pilot, lambda: app.cluster_label == "warroom-sim/kube-system")
             await wait_for(
                 pilot,
                 lambda: (

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui.conftest import wait_for
+from tests.tui.conftest import DEMO_EVENTS, wait_for
 from warroom.tui.widgets.timeline import Timeline
 
 
 async def loaded(pilot) -> None:
     app = pilot.app
     timeline = app.main.query_one(Timeline)
-    await wait_for(pilot, lambda: app.state is not None and timeline.total == 15)
-    await wait_for(pilot, lambda: timeline.event_at(14) is not None)
+    await wait_for(pilot, lambda: app.state is not None and timeline.total == DEMO_EVENTS)
+    await wait_for(pilot, lambda: timeline.event_at(DEMO_EVENTS - 1) is not None)
     await pilot.pause()
 
 

@@ -45,7 +45,7 @@ def open_console(ctx: Ctx, ref: str | None, kube=None) -> None:
     if not sys.stdout.isatty():
         raise Failure("the console needs a terminal; use `warroom show` in scripts")
     try:
-        incident = ctx.log.resolve(ref) if ref else ctx.log.latest_open()
+        incident = ctx.log.timeline.resolve(ref) if ref else ctx.log.latest_open()
     except StoreError as exc:
         raise Failure(str(exc)) from None
     WarroomApp(ctx.log, ctx.settings, incident, actor=ctx.actor, kube=kube).run()

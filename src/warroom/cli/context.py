@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -14,6 +14,11 @@ from warroom.core.events import Event, PayloadError
 from warroom.core.policy import Policy
 from warroom.core.state import IncidentState
 from warroom.store import EventLog, StoreError
+
+if TYPE_CHECKING:
+    from warroom.core.commands import Command
+
+C = TypeVar("C", bound="Command")
 
 
 class Failure(click.ClickException):
@@ -24,6 +29,8 @@ class Failure(click.ClickException):
 class Ctx:
     db: Path | None
     user: str | None
+    incident_ref: str | None = None
+    """`-i/--incident` given before the command (after it, the command passes its own)."""
     _settings: Settings | None = None
     _log: EventLog | None = None
 
@@ -44,7 +51,8 @@ class Ctx:
     def log(self) -> EventLog:
         if self._log is None:
             try:
-                self._log = EventLog(self.settings.db_path)
+                settings = self.settings
+                self._log = EventLog(settings.db_path, policy=settings.policy, tz=settings.tz)
             except StoreError as exc:
                 raise Failure(str(exc)) from None
         return self._log
@@ -58,14 +66,15 @@ class Ctx:
 
     def incident(self, ref: str | None) -> str:
         """The incident a command acts on: the given one, else the latest open one."""
+        ref = ref or self.incident_ref
         try:
             if ref:
-                return self.log.resolve(ref)
+                return self.log.timeline.resolve(ref)
         except StoreError as exc:
             raise Failure(str(exc)) from None
         latest = self.log.latest_open()
         if latest is None:
-            ids = self.log.incident_ids()
+            ids = self.log.timeline.incident_ids()
             if not ids:
                 raise Failure("no incident yet: declare one with `warroom declare TITLE`")
             latest = ids[0]
@@ -75,12 +84,18 @@ class Ctx:
     def state(self, incident_id: str) -> IncidentState:
         return self.log.state(incident_id)
 
-    def append(self, incident_id: str, kind: str, payload: dict[str, Any]) -> Event:
-        """Record an event; changes to shared fields name the write they replace."""
-        payload = self.state(incident_id).with_replaces(kind, payload)
+    def run(self, incident_id: str | None, *commands: Command) -> list[Event]:
+        """Carry out commands on an incident (None: declare a new one); refusals are one
+        line and change nothing."""
+        from warroom.core.commands import CommandError, Declare
+
         try:
-            return self.log.append(incident_id, kind, payload, self.actor)
-        except (PayloadError, StoreError) as exc:
+            if incident_id is None:
+                declare, *also = commands
+                assert isinstance(declare, Declare)
+                return self.log.declare(declare, self.actor, also=also, now=self.now())
+            return self.log.execute(incident_id, commands, self.actor, now=self.now())
+        except (CommandError, PayloadError, StoreError) as exc:
             raise Failure(str(exc)) from None
 
     def close(self) -> None:
@@ -89,6 +104,16 @@ class Ctx:
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
+
+
+def build(kind: type[C], /, **fields: Any) -> C:
+    """A typed command from option values; a bad value is a one-line Failure."""
+    from warroom.core.commands import CommandError, make
+
+    try:
+        return make(kind, **fields)
+    except CommandError as exc:
+        raise Failure(str(exc)) from None
 
 
 def _set(attr: str):

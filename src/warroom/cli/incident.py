@@ -1,21 +1,47 @@
-"""Commands that record something: each appends one event (or a few) to the log."""
+"""Commands that record something: each carries out one typed command (or a few).
+
+Option values go into `warroom.core.commands` as they were typed; names (`P1`, `comms`) and
+rules (a role nobody holds, a milestone in the future) are checked there, inside the append
+transaction, so the CLI, the console and the server agree on what is allowed.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
 
 import click
 
-from warroom.cli.context import Ctx, Failure, incident_option, pass_ctx
-from warroom.core.events import PayloadError
-from warroom.core.ids import new_id
+from warroom.cli.context import Ctx, Failure, build, incident_option, pass_ctx
+from warroom.core.commands import (
+    AddActionItem,
+    AddNote,
+    AssignRole,
+    ChangeSeverity,
+    ChangeStatus,
+    CheckItem,
+    Declare,
+    DescribeImpact,
+    PostUpdate,
+    ReleaseRole,
+    Rename,
+    SetMilestone,
+    SetPostmortem,
+)
+from warroom.core.events import Event
 from warroom.core.policy import MILESTONES, POSTMORTEM_FIELDS, parse_status
 from warroom.core.state import transition_warning
 from warroom.core.timeparse import parse_date, parse_duration, parse_when
 
 
-def _done(event_id: str, text: str) -> None:
-    click.echo(f"{text} ({event_id[-6:]})")
+def _done(event: Event, text: str) -> None:
+    click.echo(f"{text} ({event.id[-6:]})")
+
+
+def _parsed(parse, *args):  # type: ignore[no-untyped-def]
+    try:
+        return parse(*args)
+    except ValueError as exc:
+        raise Failure(str(exc)) from None
 
 
 @click.command()
@@ -36,27 +62,17 @@ def declare(
     no_ic: bool,
 ) -> None:
     """Declare a new incident; prints its id."""
-    try:
-        level = ctx.policy.severity(severity)
-    except ValueError as exc:
-        raise Failure(str(exc)) from None
-    items: list[tuple[str, dict[str, Any]]] = [
-        (
-            "declared",
-            {
-                "title": title,
-                "severity": level.name,
-                "impact": impact,
-                "components": list(components),
-            },
-        )
-    ]
-    if not no_ic:
-        items.append(("role_assigned", {"role": "incident_commander", "person": ic or ctx.actor}))
-    try:
-        events = ctx.log.append_many(new_id(), items, ctx.actor)
-    except PayloadError as exc:
-        raise Failure(str(exc)) from None
+    if ic and no_ic:
+        raise click.UsageError("give --ic or --no-ic, not both")
+    command = build(
+        Declare,
+        title=title,
+        severity=severity,
+        impact=impact,
+        components=components,
+        commander=None if no_ic else (ic or ctx.actor),
+    )
+    events = ctx.run(None, command)
     click.echo(events[0].incident_id)
 
 
@@ -67,9 +83,9 @@ def declare(
 @pass_ctx
 def note(ctx: Ctx, text: str, pin: bool, incident_ref: str | None) -> None:
     """Add a note to the timeline."""
-    incident = ctx.incident(incident_ref)
-    event = ctx.append(incident, "note", {"text": text, "pinned": pin})
-    _done(event.id, "noted" + (" and pinned" if pin else ""))
+    command = build(AddNote, text=text, pinned=pin)
+    (event,) = ctx.run(ctx.incident(incident_ref), command)
+    _done(event, "noted" + (" and pinned" if pin else ""))
 
 
 @click.command()
@@ -79,21 +95,13 @@ def note(ctx: Ctx, text: str, pin: bool, incident_ref: str | None) -> None:
 @pass_ctx
 def status(ctx: Ctx, status: str, reason: str, incident_ref: str | None) -> None:
     """Set the status: investigating, identified, monitoring, resolved."""
-    try:
-        new = parse_status(status)
-    except ValueError as exc:
-        raise Failure(str(exc)) from None
+    new = _parsed(parse_status, status)
     incident = ctx.incident(incident_ref)
-    state = ctx.state(incident)
-    warning = transition_warning(state.current_status, new.value)
-    event = ctx.append(
-        incident,
-        "status_changed",
-        {"status": new.value, "reason": reason},
-    )
+    warning = transition_warning(ctx.state(incident).current_status, new.value)
+    (event,) = ctx.run(incident, build(ChangeStatus, status=new, reason=reason))
     if warning:
         click.echo(f"warning: {warning} (recorded anyway)", err=True)
-    _done(event.id, f"status is {new.value}")
+    _done(event, f"status is {new.value}")
 
 
 @click.command()
@@ -103,15 +111,11 @@ def status(ctx: Ctx, status: str, reason: str, incident_ref: str | None) -> None
 @pass_ctx
 def severity(ctx: Ctx, severity: str, reason: str, incident_ref: str | None) -> None:
     """Change the severity (SEV1..SEV4, P0..P3)."""
-    try:
-        level = ctx.policy.severity(severity)
-    except ValueError as exc:
-        raise Failure(str(exc)) from None
+    level = _parsed(ctx.policy.severity, severity)
     incident = ctx.incident(incident_ref)
-    payload = {"severity": level.name, "reason": reason}
-    event = ctx.append(incident, "severity_changed", payload)
+    (event,) = ctx.run(incident, build(ChangeSeverity, severity=level.name, reason=reason))
     every = level.update_every.total_seconds() / 60
-    _done(event.id, f"severity is {level.name} ({level.label}); updates every {every:g} min")
+    _done(event, f"severity is {level.name} ({level.label}); updates every {every:g} min")
 
 
 @click.command()
@@ -121,17 +125,10 @@ def severity(ctx: Ctx, severity: str, reason: str, incident_ref: str | None) -> 
 @pass_ctx
 def assign(ctx: Ctx, role: str, person: str, incident_ref: str | None) -> None:
     """Give a role to a person (ic, tech_lead, comms_lead, scribe, ...)."""
-    try:
-        role_def = ctx.policy.role(role)
-    except ValueError as exc:
-        raise Failure(str(exc)) from None
+    role_def = _parsed(ctx.policy.role, role)
     incident = ctx.incident(incident_ref)
-    payload = {
-        "role": role_def.key,
-        "person": person,
-    }
-    event = ctx.append(incident, "role_assigned", payload)
-    _done(event.id, f"{person} is {role_def.name}")
+    (event,) = ctx.run(incident, build(AssignRole, role=role_def.key, person=person))
+    _done(event, f"{event.payload['person']} is {role_def.name}")
 
 
 @click.command()
@@ -140,17 +137,10 @@ def assign(ctx: Ctx, role: str, person: str, incident_ref: str | None) -> None:
 @pass_ctx
 def release(ctx: Ctx, role: str, incident_ref: str | None) -> None:
     """Release a role (nobody holds it afterwards)."""
-    try:
-        role_def = ctx.policy.role(role)
-    except ValueError as exc:
-        raise Failure(str(exc)) from None
-    incident = ctx.incident(incident_ref)
-    holder = ctx.state(incident).holder(role_def.key)
-    if holder is None:
-        raise Failure(f"nobody holds {role_def.name}")
-    payload = {"role": role_def.key, "person": holder.value, "replaces": holder.id}
-    event = ctx.append(incident, "role_released", payload)
-    _done(event.id, f"{role_def.name} released by {holder.value}")
+    role_def = _parsed(ctx.policy.role, role)
+    (event,) = ctx.run(ctx.incident(incident_ref), build(ReleaseRole, role=role_def.key))
+    holder = event.payload["person"]
+    _done(event, f"{role_def.name} released by {ctx.actor} (was {holder})")
 
 
 @click.command()
@@ -160,40 +150,33 @@ def release(ctx: Ctx, role: str, incident_ref: str | None) -> None:
 @pass_ctx
 def milestone(ctx: Ctx, name: str, at: str, incident_ref: str | None) -> None:
     """Record a milestone (back-datable with --at)."""
-    try:
-        moment = parse_when(at, ctx.now(), ctx.settings.tz)
-    except ValueError as exc:
-        raise Failure(str(exc)) from None
-    incident = ctx.incident(incident_ref)
-    payload = {
-        "milestone": name.lower(),
-        "at": moment.isoformat(),
-    }
-    event = ctx.append(incident, "milestone_set", payload)
-    _done(event.id, f"{name.lower().replace('_', ' ')} at {moment:%Y-%m-%d %H:%M:%S %Z}")
+    moment = _parsed(parse_when, at, ctx.now(), ctx.settings.tz)
+    command = build(SetMilestone, milestone=name.lower(), at=moment)
+    (event,) = ctx.run(ctx.incident(incident_ref), command)
+    local = moment.astimezone(ctx.settings.tz)
+    _done(event, f"{name.lower().replace('_', ' ')} at {local:%Y-%m-%d %H:%M:%S %Z}")
 
 
 @click.command("action-item")
 @click.argument("text")
-@click.option("--owner", default="", help="Who owns it.")
+@click.option("--owner", required=True, help="Who owns it.")
 @click.option("--due", default=None, help="Due date: 2026-12-01, tomorrow, +7d.")
 @incident_option
 @pass_ctx
 def action_item(ctx: Ctx, text: str, owner: str, due: str | None, incident_ref: str | None) -> None:
     """Record a follow-up action item for the postmortem."""
-    try:
-        due_date = parse_date(due, ctx.now().astimezone(ctx.settings.tz).date()) if due else None
-    except ValueError as exc:
-        raise Failure(str(exc)) from None
-    incident = ctx.incident(incident_ref)
-    payload = {"text": text, "owner": owner, "due": due_date.isoformat() if due_date else None}
-    event = ctx.append(incident, "action_item", payload)
-    _done(event.id, "action item recorded")
+    today = ctx.now().astimezone(ctx.settings.tz).date()
+    due_date: date | None = _parsed(parse_date, due, today) if due else None
+    command = build(AddActionItem, text=text, owner=owner, due=due_date)
+    (event,) = ctx.run(ctx.incident(incident_ref), command)
+    _done(event, "action item recorded")
 
 
 @click.command()
 @click.argument("body")
-@click.option("--audience", default="internal", help="internal, status-page, customers, ...")
+@click.option(
+    "--audience", default="internal", help="internal, stakeholders, status-page, customers"
+)
 @click.option("--template", default="", help="Template the text came from.")
 @click.option("--next", "next_in", default=None, help="Next update in (30m); default: the cadence.")
 @incident_option
@@ -202,26 +185,12 @@ def update(
     ctx: Ctx, body: str, audience: str, template: str, next_in: str | None, incident_ref: str | None
 ) -> None:
     """Record a posted stakeholder update (restarts the update cadence)."""
-    incident = ctx.incident(incident_ref)
-    state = ctx.state(incident)
-    try:
-        every = (
-            parse_duration(next_in)
-            if next_in
-            else ctx.policy.severity(state.current_severity).update_every
-        )
-    except ValueError as exc:
-        raise Failure(str(exc)) from None
-    next_at = ctx.now() + every
-    payload = {
-        "audience": audience,
-        "template": template,
-        "body": body,
-        "next_update_at": next_at.isoformat(),
-    }
-    event = ctx.append(incident, "update_posted", payload)
-    local = next_at.astimezone(ctx.settings.tz)
-    _done(event.id, f"update recorded; next update due {local:%H:%M %Z}")
+    every = _parsed(parse_duration, next_in) if next_in else None
+    command = build(PostUpdate, body=body, audience=audience, template=template, next_in=every)
+    (event,) = ctx.run(ctx.incident(incident_ref), command)
+    due = event.payload["next_update_at"]
+    local = _parsed(parse_when, due, ctx.now(), ctx.settings.tz).astimezone(ctx.settings.tz)
+    _done(event, f"update recorded; next update due {local:%H:%M %Z}")
 
 
 @click.command()
@@ -231,24 +200,24 @@ def update(
 @pass_ctx
 def check(ctx: Ctx, item: str, uncheck: bool, incident_ref: str | None) -> None:
     """Tick an item of the resolution checklist (by number or text)."""
-    items = [*ctx.policy.checklist, *ctx.policy.post_resolution]
-    chosen = _pick(item, items)
-    incident = ctx.incident(incident_ref)
-    payload = {
-        "item": chosen,
-        "checked": not uncheck,
-    }
-    event = ctx.append(incident, "checklist_checked", payload)
-    _done(event.id, ("☐ " if uncheck else "☑ ") + chosen)
+    chosen = _pick(item, [*ctx.policy.checklist, *ctx.policy.post_resolution])
+    command = build(CheckItem, item=chosen, checked=not uncheck)
+    (event,) = ctx.run(ctx.incident(incident_ref), command)
+    _done(event, ("☐ " if uncheck else "☑ ") + chosen)
 
 
 def _pick(ref: str, items: list[str]) -> str:
-    if ref.isdigit() and 1 <= int(ref) <= len(items):
-        return items[int(ref) - 1]
-    hits = [i for i in items if ref.lower() in i.lower()]
+    """An item by its number (1..N) or by words unique to it."""
+    listing = "; ".join(f"{n}. {i}" for n, i in enumerate(items, 1))
+    if ref.strip().isdigit() and ref.strip().isascii():
+        number = int(ref)
+        if 1 <= number <= len(items):
+            return items[number - 1]
+        raise Failure(f"there is no checklist item {number}: {listing}")
+    words = ref.lower().split()
+    hits = [i for i in items if words and all(w in i.lower() for w in words)]
     if len(hits) == 1:
         return hits[0]
-    listing = "; ".join(f"{n}. {i}" for n, i in enumerate(items, 1))
     raise Failure(f"{ref!r} is not one checklist item: {listing}")
 
 
@@ -259,13 +228,9 @@ def _pick(ref: str, items: list[str]) -> str:
 @pass_ctx
 def postmortem(ctx: Ctx, field: str, text: str, incident_ref: str | None) -> None:
     """Write a postmortem section (summary, root_cause, went_well, ...)."""
-    incident = ctx.incident(incident_ref)
-    payload = {
-        "field": field.lower(),
-        "value": text,
-    }
-    event = ctx.append(incident, "postmortem_set", payload)
-    _done(event.id, f"{POSTMORTEM_FIELDS[field.lower()]} saved")
+    command = build(SetPostmortem, field=field.lower(), value=text)
+    (event,) = ctx.run(ctx.incident(incident_ref), command)
+    _done(event, f"{POSTMORTEM_FIELDS[field.lower()]} saved")
 
 
 @click.command()
@@ -274,9 +239,8 @@ def postmortem(ctx: Ctx, field: str, text: str, incident_ref: str | None) -> Non
 @pass_ctx
 def title(ctx: Ctx, title: str, incident_ref: str | None) -> None:
     """Rename the incident."""
-    incident = ctx.incident(incident_ref)
-    event = ctx.append(incident, "title_changed", {"title": title})
-    _done(event.id, "title changed")
+    (event,) = ctx.run(ctx.incident(incident_ref), build(Rename, title=title))
+    _done(event, "title changed")
 
 
 @click.command()
@@ -285,9 +249,8 @@ def title(ctx: Ctx, title: str, incident_ref: str | None) -> None:
 @pass_ctx
 def impact(ctx: Ctx, impact: str, incident_ref: str | None) -> None:
     """Describe the current customer impact."""
-    incident = ctx.incident(incident_ref)
-    event = ctx.append(incident, "impact_changed", {"impact": impact})
-    _done(event.id, "impact updated")
+    (event,) = ctx.run(ctx.incident(incident_ref), build(DescribeImpact, impact=impact))
+    _done(event, "impact updated")
 
 
 COMMANDS = [

@@ -16,7 +16,7 @@ from warroom.store import StoreError
 
 
 def render(ctx: Ctx, incident: str, fmt: str, tz: ZoneInfo) -> str:
-    events = ctx.log.events(incident)
+    events = ctx.log.timeline.events(incident)
     if fmt == "json":
         return to_json(incident, events)
     if fmt == "csv":

@@ -55,7 +55,7 @@ def list_(ctx: Ctx, as_json: bool, only_open: bool) -> None:
     """List incidents, newest first."""
     now = ctx.now()
     rows = []
-    for incident_id in ctx.log.incident_ids():
+    for incident_id in ctx.log.timeline.incident_ids():
         state = ctx.state(incident_id)
         if only_open and state.is_resolved:
             continue
@@ -163,8 +163,8 @@ def show(
         if t.warning:
             echo(f"Note: status {t.warning} ({t.actor}, {when(t.at)})")
     echo("")
-    total = ctx.log.count(incident)
-    events = ctx.log.page(incident, max(total - last, 0), last) if last > 0 else []
+    total = ctx.log.timeline.count(incident)
+    events = ctx.log.timeline.page(incident, max(total - last, 0), last) if last > 0 else []
     echo(f"Timeline (last {len(events)} of {total})")
     for e in events:
         pin = "📌" if state.is_pinned(e.id) else "  "

@@ -132,3 +132,8 @@ def conflict_sides(values: list[str], limit: int = 3) -> str:
     """
     shown = " vs ".join(values[:limit])
     return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
+
+
+def searchable(event: Event) -> str:
+    """The words timeline search matches: the kind's label and the summary people read."""
+    return f"{label(event.kind)} {summarize(event)}"

@@ -21,19 +21,21 @@ class PayloadError(ValueError):
     """A payload that does not fit its kind; the message says which field and why."""
 
 
-def parse_payload(kind: str, payload: dict[str, Any]) -> Any:
+def parse_payload(kind: str, payload: dict[str, Any], *, strict: bool = False) -> Any:
     """The validated payload model of a known kind, or None for a kind this version does
-    not know. Raises PayloadError naming the field. (Loads pydantic on first use.)"""
+    not know (`strict`: refused). Raises PayloadError naming the field. (Loads pydantic on
+    first use.)"""
     from warroom.core.payloads import parse_payload as parse
 
-    return parse(kind, payload)
+    return parse(kind, payload, strict=strict)
 
 
-def normalise_payload(kind: str, payload: Any) -> dict[str, Any]:
-    """The payload as it is stored: validated for known kinds, plain JSON types."""
+def normalise_payload(kind: str, payload: Any, *, strict: bool = False) -> dict[str, Any]:
+    """The payload as it is stored: validated for known kinds, plain JSON types; `strict`
+    (local writes) refuses unknown kinds and fields."""
     from warroom.core.payloads import normalise
 
-    return normalise(kind, payload)
+    return normalise(kind, payload, strict=strict)
 
 
 class Event(NamedTuple):

@@ -98,6 +98,8 @@ class Note(Payload):
 class Pin(Replacing):
     target: str
     pinned: bool = True
+    summary: Short = ""
+    """What was pinned, in one line, so the timeline can say it without a lookup."""
 
 
 class UpdatePosted(Payload):
@@ -178,11 +180,22 @@ KINDS: dict[str, type[Payload]] = {
 }
 
 
-def parse_payload(kind: str, payload: dict[str, Any]) -> Payload | None:
-    """The validated payload of a known kind, or None for a kind this version does not know."""
+def parse_payload(kind: str, payload: dict[str, Any], *, strict: bool = False) -> Payload | None:
+    """The validated payload of a known kind, or None for a kind this version does not know.
+
+    `strict` is for local writes: an unknown kind or field is refused, so a typo
+    (`{"pined": true}`) is an error instead of a silently dropped key. Import and sync are
+    lenient: events from a newer warroom keep their unknown kinds and fields.
+    """
     model = KINDS.get(kind)
     if model is None:
+        if strict:
+            raise PayloadError(f"unknown event kind {kind!r}")
         return None
+    if strict and isinstance(payload, dict):
+        unknown = sorted(set(payload) - set(model.model_fields))
+        if unknown:
+            raise PayloadError(f"{kind}: {unknown[0]}: unknown field")
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
@@ -216,11 +229,13 @@ def checked_event(data: Any) -> Event:
     return event
 
 
-def normalise(kind: str, payload: Payload | dict[str, Any]) -> dict[str, Any]:
+def normalise(
+    kind: str, payload: Payload | dict[str, Any], *, strict: bool = False
+) -> dict[str, Any]:
     """The payload as stored: validated for known kinds, canonical JSON types."""
     if isinstance(payload, Payload):
         return payload.model_dump(mode="json")
-    parsed = parse_payload(kind, payload)
+    parsed = parse_payload(kind, payload, strict=strict)
     if parsed is None:
         if not isinstance(payload, dict):
             raise TypeError("payload must be a JSON object")

@@ -31,6 +31,9 @@ MILESTONES: tuple[str, ...] = (
     "resolved",
 )
 
+AUDIENCES: tuple[str, ...] = ("internal", "stakeholders", "status-page", "customers")
+"""Who an update is for (the composer's templates say which; channels carry some of them)."""
+
 POSTMORTEM_FIELDS: dict[str, str] = {
     "summary": "Summary",
     "impact": "Impact",

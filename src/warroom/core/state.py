@@ -337,10 +337,19 @@ class IncidentState:
         name = _FIELD_REGISTERS.get(kind)
         return getattr(self, name) if name else None
 
-    def with_replaces(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """The payload naming the write it replaces, as every writer must (see `Replacing`)."""
-        if kind not in _FIELD_REGISTERS and kind not in _KEYED_REGISTERS:
+    def with_replaces(
+        self, kind: str, payload: dict[str, Any], written: dict[tuple[str, str], str] | None = None
+    ) -> dict[str, Any]:
+        """The payload naming the write it replaces, as every writer must (see `Replacing`).
+
+        `written` maps `register_key`s to ids of events planned earlier in the same batch
+        but not yet folded into this state, so a batch's second write replaces its first.
+        """
+        key = register_key(kind, payload)
+        if key is None:
             return payload
+        if written and key in written:
+            return {**payload, "replaces": written[key]}
         reg = self.register_for(kind, payload)
         return {**payload, "replaces": reg.current.id if reg and reg.current else None}
 
@@ -474,6 +483,15 @@ _KEYED_REGISTERS = {
     "postmortem_set": ("postmortem", "field"),
     "pin": ("pins", "target"),
 }
+
+
+def register_key(kind: str, payload: dict[str, Any]) -> tuple[str, str] | None:
+    """Which last-writer-wins register an event writes to, as a hashable key (None: none)."""
+    keyed = _KEYED_REGISTERS.get(kind)
+    if keyed is not None:
+        return (keyed[0], str(payload.get(keyed[1], "")))
+    name = _FIELD_REGISTERS.get(kind)
+    return (name, "") if name else None
 
 
 def project(events: list[Event], incident_id: str | None = None) -> IncidentState:

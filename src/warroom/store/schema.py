@@ -53,4 +53,24 @@ def m002_declarations_index(db: Database) -> None:
     )
 
 
+@migrations()
+def m003_search(db: Database) -> None:
+    """Timeline search reads what people see (each event's one-line summary) through FTS5,
+    not the raw payload JSON, where "text" or "false" matched every note."""
+    import json
+
+    from warroom.core.describe import searchable
+    from warroom.core.events import Event
+
+    db.execute("ALTER TABLE events ADD COLUMN text TEXT NOT NULL DEFAULT ''")
+    rows = db.execute(
+        "SELECT seq, id, incident_id, device_id, hlc, actor, kind, payload FROM events"
+    ).fetchall()
+    db.conn.executemany(
+        "UPDATE events SET text = ? WHERE seq = ?",
+        [(searchable(Event(*row[1:7], json.loads(row[7]))), row[0]) for row in rows],
+    )
+    db["events"].enable_fts(["text", "actor"], fts_version="FTS5", create_triggers=True)
+
+
 KNOWN = {m.name for m in migrations._migrations}

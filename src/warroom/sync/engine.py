@@ -97,7 +97,7 @@ class Syncer:
         self.timeout = timeout
         self._cursor_key = f"sync.cursor {self.server}"
         self._lock = threading.Lock()
-        self._status = SyncStatus(pending=log.pending())
+        self._status = SyncStatus(pending=log.outbox.pending())
         self._errors: dict[str, tuple[datetime, str]] = {}
         self._rejected: dict[str, str] = {}
         self._push_wake = asyncio.Event()  # made anew by each `run`: an Event belongs to the
@@ -128,7 +128,7 @@ class Syncer:
     def _failed(self, loop: str, exc: Exception) -> None:
         since = self._errors[loop][0] if loop in self._errors else datetime.now(UTC)
         self._errors[loop] = (since, str(exc))
-        self._update(pending=self.log.pending())
+        self._update(pending=self.log.outbox.pending())
 
     def _succeeded(self, loop: str, **changes: object) -> None:
         was_offline = bool(self._errors)
@@ -144,32 +144,36 @@ class Syncer:
         """Push until the outbox is empty or holds only events the server rejected."""
         while True:
             rejected = self._rejected
-            fresh = [e for e in self.log.outbox(len(rejected) + MAX_BATCH) if e.id not in rejected]
+            fresh = [
+                e for e in self.log.outbox.batch(len(rejected) + MAX_BATCH) if e.id not in rejected
+            ]
             if not fresh:
                 break
             for body in batches(fresh):
                 response = await client.push(self.log.device_id, body)
-                acked = self.log.acknowledge(r.id for r in response.results if r.acknowledged)
+                acked = self.log.outbox.acknowledge(
+                    r.id for r in response.results if r.acknowledged
+                )
                 self._update(pushed=self.status().pushed + acked)
                 self._rejected = {
                     **self._rejected,
                     **{r.id: r.reason or "" for r in response.results if not r.acknowledged},
                 }
-        self._succeeded("push", pending=self.log.pending())
+        self._succeeded("push", pending=self.log.outbox.pending())
 
     async def pull_page(self, client: SyncClient, wait: float = 0) -> bool:
         """Pull and store one page; whether the log has caught up with the server."""
-        stored = self.log.get_meta(self._cursor_key)
+        stored = self.log.outbox.cursor(self._cursor_key)
         server_id, cursor = stored.rsplit(":", 1) if stored else ("", "0")
         page, events = await client.pull(int(cursor), wait=wait)
         if page.server_id != server_id and cursor != "0":
             # A new database behind this address: its sequence means nothing to our cursor.
-            self.log.set_meta(self._cursor_key, f"{page.server_id}:0")
+            self.log.outbox.set_cursor(self._cursor_key, f"{page.server_id}:0")
             return False
         if events:
             added = self.log.insert(events)
             self._update(pulled=self.status().pulled + len(added))
-        self.log.set_meta(self._cursor_key, f"{page.server_id}:{page.next}")
+        self.log.outbox.set_cursor(self._cursor_key, f"{page.server_id}:{page.next}")
         caught_up = page.next >= page.head
         self._succeeded("pull", caught_up=caught_up)
         return caught_up
@@ -193,7 +197,7 @@ class Syncer:
                     break
                 self._errors.pop("once", None)
                 break
-        self._update(pending=self.log.pending())
+        self._update(pending=self.log.outbox.pending())
         return self.status()
 
     def _client(self) -> SyncClient:
@@ -211,7 +215,7 @@ class Syncer:
     async def _push_loop(self, client: SyncClient) -> None:
         delays = self.backoff.delays()
         while True:
-            head = self.log.head()
+            head = self.log.timeline.head()
             try:
                 await self.push_all(client)
             except (SyncError, StoreError) as exc:  # StoreError: the log is busy; try again
@@ -220,7 +224,9 @@ class Syncer:
                 continue
             delays = self.backoff.delays()
             retry_rejected = time.monotonic() + self.backoff.cap
-            while self.log.head() == head and not await self._sleep(self.poll, self._push_wake):
+            while self.log.timeline.head() == head and not await self._sleep(
+                self.poll, self._push_wake
+            ):
                 if self._rejected and time.monotonic() > retry_rejected:
                     self._rejected = {}  # try again: the clocks agree by now, or the device
                     break  # that owns them has pushed them itself

@@ -1,115 +1,77 @@
 """The war-room console: one screen with the incident, its timeline, roles and cadence.
 
-Threads: the UI thread only draws. A poller (every 0.5 s) asks the store whether anything
-changed, from this process or any other, and posts one `Refreshed` message with the new
-state; a single writer thread appends events in the order the user made them; the
-timeline loads its pages in workers. Nothing on the UI thread touches the database.
+Threads (harlequin's rule: workers post messages, handlers own state): the UI thread only
+draws and handles messages. A poller worker asks the store every POLL_SECONDS whether
+anything changed, from this process or any other, and posts `Refreshed`; the writer thread
+(`tui.writer`) carries out commands in the order keys were pressed and posts `Written` or
+`WriteFailed`; the timeline loads pages in workers; sync runs in its own thread; the cluster
+panes fill bounded buffers drained on timers. Every worker is `exit_on_error=False`: a failed
+read or write is shown and survived.
+
+Each key starts a flow (`tui.flows`): a generator of steps shown by `FlowScreen`, whose
+outcome comes back here to be carried out.
 """
 
 from __future__ import annotations
 
-import queue
-import sys
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from textual import work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widget import Widget
+from textual.widgets import Input, Static, TextArea
 
 from warroom.config import Settings
 from warroom.core import clock
-from warroom.core.events import Event, PayloadError
+from warroom.core.events import Event
 from warroom.core.policy import Policy
 from warroom.core.state import IncidentState
+from warroom.core.text import clean, one_line
 from warroom.resources import styles_dir
 from warroom.store import EventLog, StoreError, TimelineFilter
-from warroom.tui.actions import Actions
-from warroom.tui.widgets.footer import KeysFooter
-from warroom.tui.widgets.panels import (
-    Context,
-    Panel,
-    cadence_text,
-    header_text,
-    roles_text,
+from warroom.tui import keys
+from warroom.tui.messages import (
+    ComposerReady,
+    Exported,
+    FlowReady,
+    IncidentsListed,
+    Jumped,
+    ReadFailed,
+    Refreshed,
+    SyncStarted,
+    SyncUnavailable,
+    WriteFailed,
+    Written,
 )
+from warroom.tui.palette import ConsoleCommands
+from warroom.tui.widgets.cluster import ClusterRow
+from warroom.tui.widgets.footer import KeysFooter
+from warroom.tui.widgets.panels import Context, Panel, cadence_text, header_text, roles_text
 from warroom.tui.widgets.timeline import PAGE, Timeline
+from warroom.tui.writer import Write, Writer
 
-if TYPE_CHECKING:  # the cluster panes load only when there is a cluster to show
-    from warroom.kube.gateway import Gateway, Target
-    from warroom.tui.widgets.logs import LogsPane
-    from warroom.tui.widgets.pods import PodsPane
+if TYPE_CHECKING:
+    from warroom.core.commands import Command
+    from warroom.kube.gateway import Target
+    from warroom.sync.engine import Syncer
+    from warroom.tui.steps import Flow, Outcome
 
 POLL_SECONDS = 0.5
-SWITCH_INTERVAL = 0.0005
 WARM_UP_AFTER = 0.3  # seconds after the first frame
 
-KEYS: list[Binding] = [
-    Binding("n", "note", "Note", id="note"),
-    Binding("u", "update", "Update", id="update"),
-    Binding("s", "status", "Status", id="status"),
-    Binding("v", "severity", "Severity", id="severity"),
-    Binding("a", "assign", "Assign", id="assign"),
-    Binding("i", "take_command", "Command", id="take_command"),
-    Binding("p", "pin", "Pin", id="pin"),
-    Binding("m", "milestone", "Milestone", id="milestone", show=False),
-    Binding("c", "checklist", "Checklist", id="checklist"),
-    Binding("A", "action_item", "Action item", id="action_item", show=False),
-    Binding("z", "snooze", "Snooze", id="snooze", show=False),
-    Binding("f", "filter", "Filter", id="filter", show=False),
-    Binding("t", "jump", "Jump to time", id="jump", show=False),
-    Binding("T", "toggle_tz", "UTC/local", id="toggle_tz", show=False),
-    Binding("h", "history", "History", id="history", show=False),
-    Binding("o", "switch", "Switch incident", id="switch", show=False),
-    Binding("D", "declare", "Declare", id="declare", show=False),
-    Binding("e", "export", "Export", id="export"),
-    Binding("r", "toggle_side", "Panels", id="toggle_side", show=False),
-    Binding("K", "cluster", "Cluster", id="cluster", show=False),
-    Binding("question_mark", "help", "Keys", id="help"),
-    Binding("q", "quit", "Quit", id="quit"),
-]
 
-
-class Refreshed(Message):
-    """The log changed (or a refresh was asked for): fresh state and timeline size."""
-
-    def __init__(
-        self,
-        incident_id: str,
-        head: int,
-        state: IncidentState,
-        total: int,
-        page: tuple[int, list[Event]],
-    ) -> None:
-        super().__init__()
-        self.incident_id = incident_id
-        self.head = head
-        self.state = state
-        self.total = total
-        self.page = page  # the timeline page the cursor will sit on, fetched ahead
-
-
-@dataclass(frozen=True)
-class Write:
-    incident_id: str
-    items: list[tuple[str, dict[str, Any]]]
-    done: Callable[[list[Event]], None] | None = None
-
-
-class WarroomApp(Actions, App[None]):
+class WarroomApp(App[None]):
     TITLE = "warroom"
     CSS_PATH = [str(styles_dir() / "app.tcss"), str(styles_dir() / "cluster.tcss")]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
-    BINDINGS = KEYS
-    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = keys.KEYS
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
 
     def __init__(
         self,
@@ -131,20 +93,19 @@ class WarroomApp(Actions, App[None]):
         self.state: IncidentState | None = None
         self.filter = TimelineFilter()
         self.tz: tzinfo = settings.tz
-        self.sync_status = "local only"
-        self.cluster_status = "not connected"
+        self.sync_label = "local only"
+        self.cluster_label = "not connected"
+        self.syncer: Syncer | None = None
         self._head = -1
         self._rang_for: datetime | None = None
         self._ic_warned = False
         self._warmed = False
-        self._writes: queue.Queue[Write | None] = queue.Queue()
-        self._syncer = None
-        self._writer = threading.Thread(target=self._write_loop, name="warroom-writer", daemon=True)
+        self.writer = Writer(log.path, self.policy, self.tz, self.actor, self.post_message)
 
     # -- layout ---------------------------------------------------------------------------
 
     @property
-    def main(self) -> Screen:
+    def main(self) -> Screen[Any]:
         """The console screen, wherever the user is (dialogs stack on top of it)."""
         return self.screen_stack[0]
 
@@ -156,159 +117,132 @@ class WarroomApp(Actions, App[None]):
                 yield Panel("Update cadence", id="cadence")
                 yield Panel("Roles", id="roles")
                 yield Panel("Selected", id="details")
-        with Horizontal(id="cluster"):
-            if self.kube is None:
-                yield Panel("Pods", id="pods")
-                yield Panel("Logs", id="logs")
-            else:
-                from warroom.kube.gateway import Gateway
-                from warroom.tui.widgets.logs import LogsPane
-                from warroom.tui.widgets.pods import PodsPane
-
-                gateway = Gateway(self.kube)
-                yield PodsPane(gateway, incident_commander=self._ic_name, id="pods")
-                yield LogsPane(gateway, id="logs")
+        yield ClusterRow(self.kube, self._ic_name, id="cluster")
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        # The writer thread makes several short sqlite calls per append and needs the GIL
-        # back after each; at the default 5 ms switch interval a repainting UI thread makes
-        # every keystroke's write wait tens of milliseconds.
-        self._switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(SWITCH_INTERVAL)
         if self.settings.keys:
-            self.set_keymap(self.settings.keys)
+            self.set_keymap(dict(self.settings.keys))
         self.main.query_one("#timeline", Timeline).border_title = "Timeline"
-        if self.kube is None:
-            self._cluster_placeholder()
-        else:
-            self.main.query_one("#pods").border_title = "Pods"
-            self.main.query_one("#logs").border_title = "Logs"
-            self._describe_cluster(self.main.query_one("#pods").gateway)
-        self._writer.start()
+        self.writer.start()
         if self.settings.server and self.settings.token:
-            self.sync_status = "connecting"
+            self.sync_label = "connecting"
             self._start_sync()
         self.set_interval(POLL_SECONDS, self.poll)
         self.set_interval(1.0, self.tick)
         self.main.query_one(Timeline).focus()
         if self.incident_id is None:
-            self.choose_incident()
+            self._list_incidents(at_start=True)
         else:
             self.poll(force=True)
 
     def on_unmount(self) -> None:
-        self._writes.put(None)
-        if self._syncer is not None:
-            self._syncer.stop()
-        sys.setswitchinterval(self._switch_interval)
-
-    def _cluster_placeholder(self) -> None:
-        from rich.text import Text
-
-        hint = Text()
-        hint.append("No cluster connected.\n", style="bold")
-        hint.append("Start one with `warroom sim`, or run with a kubeconfig\n", style="#8a8a8a")
-        hint.append("(--kubeconfig / KUBECONFIG, --context, --namespace).", style="#8a8a8a")
-        self.main.query_one("#pods", Panel).show(hint)
-        self.main.query_one("#logs", Panel).show(
-            Text("Select a pod to follow its logs.", "#8a8a8a")
-        )
-
-    # -- cluster ----------------------------------------------------------------------------
-
-    @work(thread=True, group="cluster")
-    def _describe_cluster(self, gateway: Gateway) -> None:
-        """Context and namespace for the header; reading the kubeconfig is IO, so here."""
-        from warroom.kube.gateway import GatewayError
-
-        try:
-            _, current = gateway.contexts()
-            label = f"{current or 'no context'}/{gateway.namespace()}"
-        except GatewayError as exc:
-            label = f"unavailable: {exc}"
-        self.cluster_status = label
+        self.writer.stop()
+        if self.syncer is not None:
+            self.syncer.stop()
 
     def _ic_name(self) -> str | None:
         holder = self.state.holder("incident_commander") if self.state else None
         return holder.value if holder else None
 
-    def on_pods_pane_pod_selected(self, message: PodsPane.PodSelected) -> None:
-        from warroom.kube.logs import LogOptions
+    # -- keys -----------------------------------------------------------------------------
 
-        if message.pod:
-            self.main.query_one("#logs").follow_pod(message.pod, LogOptions(tail_lines=200))
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Console keys step aside for dialogs, text fields and panes' own keys."""
+        if action not in keys.ACTIONS:
+            return True
+        if not self.screen_stack or self.screen is not self.main:
+            return False
+        focused = self.main.focused
+        if isinstance(focused, Input | TextArea):
+            return False
+        pane = _pane_of(focused)
+        return pane is None or not self._keys_of(action) & _keys_bound(pane)
 
-    def on_logs_pane_line_pinned(self, message: LogsPane.LinePinned) -> None:
-        payload = {
-            "pod": message.pod,
-            "container": message.container or "",
-            "namespace": message.namespace,
-            "source_time": _aware(message.source_time),
-            "text": message.text,
-        }
-        self.record("log_pinned", payload, self._saved("Log line pinned to the timeline"))
+    def _keys_of(self, action: str) -> set[str]:
+        found = set()
+        for binding in keys.KEYS:
+            if binding.action == action:
+                override = self.settings.keys.get(binding.id or "")
+                found.update(k.strip() for k in (override or binding.key).split(","))
+        return found
 
-    def on_pods_pane_action_done(self, message: PodsPane.ActionDone) -> None:
-        r = message.result
-        change = r.change
-        payload = {
-            "description": " ".join(change.summary) if change else r.message,
-            "command": change.command if change else "",
-            "result": r.message,
-            "ok": r.ok,
-        }
-        self.record("action_taken", payload)
-        self.notify(
-            r.message,
-            title="Done" if r.ok else "Failed",
-            severity="information" if r.ok else "error",
-        )
+    def key_table(self) -> list[tuple[str, str, str]]:
+        """(action, key as shown, description) of every console action, keymap applied."""
+        return [
+            (
+                b.action,
+                ", ".join(sorted(keys.shown(k) for k in self._keys_of(b.action))),
+                b.description,
+            )
+            for b in keys.KEYS
+        ]
 
     # -- sync -------------------------------------------------------------------------------
 
-    @work(thread=True, group="sync")
+    @work(thread=True, group="sync", exit_on_error=False)
     def _start_sync(self) -> None:
         """Sync runs in its own thread with its own connection; httpx loads here, not at start."""
         from warroom.sync.engine import Syncer
 
+        assert self.settings.server and self.settings.token
         try:
             syncer = Syncer(EventLog(self.store.path), self.settings.server, self.settings.token)
         except (StoreError, ValueError) as exc:
-            self.call_from_thread(self.notify, f"Sync off: {exc}", severity="error")
+            self.post_message(SyncUnavailable(str(exc)))
             return
         syncer.start()
-        self._syncer = syncer
+        self.post_message(SyncStarted(syncer))
 
-    def _sync_label(self) -> str:
-        if self._syncer is None:
-            return self.sync_status
-        return self._syncer.status().label(self.tz)
+    def on_sync_started(self, message: SyncStarted) -> None:
+        if self.is_running:
+            self.syncer = message.syncer
+        else:
+            message.syncer.stop()
+
+    def on_sync_unavailable(self, message: SyncUnavailable) -> None:
+        self.sync_label = "off"
+        self.notify(f"Sync off: {message.reason}", severity="error")
+
+    def _sync_text(self) -> str:
+        if self.syncer is None:
+            return self.sync_label
+        return self.syncer.status().label(self.tz)
 
     # -- reading ----------------------------------------------------------------------------
 
     def _fetch_page(self, offset: int, limit: int) -> list[Event]:
         if self.incident_id is None:
             return []
-        return self.store.page(self.incident_id, offset, limit, self.filter)
+        return self.store.timeline.page(self.incident_id, offset, limit, self.filter)
 
     def poll(self, force: bool = False) -> None:
         if self.incident_id is None or not self.screen_stack:
             return
         timeline = self.main.query_one(Timeline)
-        self._poll(self.incident_id, force, None if timeline.follow else timeline.cursor)
+        self._poll(
+            self.incident_id, self.filter, force, None if timeline.follow else timeline.cursor
+        )
 
-    @work(thread=True, exclusive=True, group="poll")
-    def _poll(self, incident_id: str, force: bool, cursor: int | None) -> None:
-        head = self.store.head()
-        if head == self._head and not force:
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def _poll(self, incident_id: str, flt: TimelineFilter, force: bool, cursor: int | None) -> None:
+        try:
+            head = self.store.timeline.head()
+            if head == self._head and not force:
+                return
+            state = self.store.state(incident_id)
+            total = (
+                state.event_count if flt.is_empty else self.store.timeline.count(incident_id, flt)
+            )
+            number = (max(total - 1, 0) if cursor is None else min(cursor, total)) // PAGE
+            events = self.store.timeline.page(incident_id, number * PAGE, PAGE, flt, total)
+        except StoreError as exc:
+            self.post_message(ReadFailed(str(exc)))
             return
-        state = self.store.state(incident_id)
-        flt = self.filter
-        total = state.event_count if flt.is_empty else self.store.count(incident_id, flt)
-        number = (max(total - 1, 0) if cursor is None else min(cursor, total)) // PAGE
-        events = self.store.page(incident_id, number * PAGE, PAGE, flt, total)
         self.post_message(Refreshed(incident_id, head, state, total, (number, events)))
+
+    def on_read_failed(self, message: ReadFailed) -> None:
+        self.notify(message.reason, title="Cannot read the log", severity="error", timeout=5)
 
     def on_refreshed(self, message: Refreshed) -> None:
         if message.incident_id != self.incident_id or not self.screen_stack:
@@ -317,21 +251,22 @@ class WarroomApp(Actions, App[None]):
         self.state = message.state
         timeline = self.main.query_one(Timeline)
         timeline.reset(message.total, set(message.state.pinned_ids()), message.page)
-        title = "Timeline" + (f" · filter: {self._filter_text()}" if self._filtered() else "")
-        timeline.border_title = title
+        query = self.filter.query()
+        timeline.border_title = "Timeline" + (f" · filter: {query}" if query else "")
         timeline.border_subtitle = f"{message.total:,} events"
         self.tick(alarms=False)
+        self.refresh_bindings()
         if not self._warmed:
             self._warmed = True
             self.set_timer(WARM_UP_AFTER, self._warm_up)
 
-    @work(thread=True, group="warm-up")
+    @work(thread=True, group="warm-up", exit_on_error=False)
     def _warm_up(self) -> None:
-        """Load, once the first frame is up, what the first keystrokes need: the dialogs'
-        widgets (~20 ms) and pydantic with the payload validators (~150 ms, needed by the
-        writer for the first append). Nothing waits for this; it only takes the cost
-        away from the first key press."""
-        import warroom.tui.screens.dialogs  # noqa: F401
+        """Load, once the first frame is up, what the first keystrokes need: the flows and
+        their screen (~20 ms) and pydantic with the validators (~150 ms, needed by the first
+        command). Nothing waits for this; it only takes the cost away from the first key."""
+        import warroom.tui.flows
+        import warroom.tui.screens.flow  # noqa: F401
         from warroom.core.payloads import warm_up
 
         warm_up()
@@ -340,7 +275,7 @@ class WarroomApp(Actions, App[None]):
         if self.state is None:
             return None
         return Context(
-            self.state, self.policy, self.now(), self.tz, self._sync_label(), self.cluster_status
+            self.state, self.policy, self.now(), self.tz, self._sync_text(), self.cluster_label
         )
 
     def tick(self, alarms: bool = True) -> None:
@@ -384,65 +319,276 @@ class WarroomApp(Actions, App[None]):
 
     # -- writing ----------------------------------------------------------------------------
 
-    def record(
-        self,
-        kind: str,
-        payload: dict[str, Any],
-        done: Callable[[list[Event]], None] | None = None,
-    ) -> None:
-        """Append one event to the current incident, in order, off the UI thread."""
-        if self.incident_id is None:
+    def submit(self, commands: tuple[Command, ...], message: str, *, declare: bool = False) -> None:
+        """Queue commands for the writer, in the order keys were pressed."""
+        if not declare and self.incident_id is None:
             self.notify("No incident open: press D to declare one", severity="error")
             return
-        self._writes.put(Write(self.incident_id, [(kind, payload)], done))
+        incident = None if declare else self.incident_id
+        self.writer.submit(Write(incident, commands, message, self.now()))
 
-    def record_many(
-        self,
-        incident_id: str,
-        items: list[tuple[str, dict[str, Any]]],
-        done: Callable[[list[Event]], None] | None = None,
-    ) -> None:
-        self._writes.put(Write(incident_id, items, done))
-
-    def _write_loop(self) -> None:
-        """The only writer: its own connection, so reads never queue a keystroke's write."""
-        try:
-            log = EventLog(self.store.path)
-        except StoreError as exc:
-            self.call_from_thread(self.notify, str(exc), title="Cannot write", severity="error")
-            return
-        with log:
-            while (write := self._writes.get()) is not None:
-                try:
-                    state = log.state(write.incident_id)
-                    items = [(k, state.with_replaces(k, p)) for k, p in write.items]
-                    events = log.append_many(write.incident_id, items, self.actor)
-                except (PayloadError, StoreError, ValueError) as exc:
-                    self.call_from_thread(
-                        self.notify, str(exc), title="Not saved", severity="error"
-                    )
-                    continue
-                self.call_from_thread(self._written, events, write.done)
-
-    def _written(self, events: list[Event], done: Callable[[list[Event]], None] | None) -> None:
-        if done is not None:
-            done(events)
-        if self._syncer is not None:
-            self._syncer.poke()
+    def on_written(self, message: Written) -> None:
+        write = message.write
+        if write.incident_id is None and message.events:
+            self.switch_to(message.events[0].incident_id)
+        if write.message:
+            self.notify(write.message, title="Saved", timeout=3)
+        if self.syncer is not None:
+            self.syncer.poke()
         self.poll(force=True)
 
-    # -- helpers for actions ------------------------------------------------------------------
+    def on_write_failed(self, message: WriteFailed) -> None:
+        self.bell()
+        self.notify(message.reason, title="Not saved", severity="error", timeout=10)
 
-    def _filtered(self) -> bool:
-        return self.filter != TimelineFilter()
+    def on_cluster_row_record(self, message: ClusterRow.Record) -> None:
+        self.submit((message.command,), message.saved)
 
-    def _filter_text(self) -> str:
-        parts = [f"kind:{k}" for k in self.filter.kinds]
-        if self.filter.actor:
-            parts.append(f"actor:{self.filter.actor}")
-        if self.filter.text:
-            parts.append(self.filter.text)
-        return " ".join(parts)
+    def on_cluster_row_described(self, message: ClusterRow.Described) -> None:
+        self.cluster_label = message.label
+        self.tick(alarms=False)
+
+    # -- flows ----------------------------------------------------------------------------------
+
+    def ask(self) -> Any:
+        from warroom.tui.flows import Ask
+
+        return Ask(self.state, self.policy, self.now(), self.tz, self.actor)
+
+    async def run_flow(self, flow: Flow) -> None:
+        """Show a flow's first step now (its field focused before the next key is handled)."""
+        from warroom.tui.screens.flow import FlowScreen
+
+        await keys.settle(self.main.focused)
+        try:
+            first = next(flow)
+        except StopIteration as done:
+            self.carry_out(done.value)
+            return
+        await self.push_screen(FlowScreen(flow, first), self.carry_out)
+
+    def carry_out(self, outcome: Outcome) -> None:
+        from warroom.tui import steps
+
+        if isinstance(outcome, steps.Submit):
+            self.submit(outcome.commands, outcome.message, declare=outcome.declare)
+        elif isinstance(outcome, steps.ApplyFilter):
+            self.filter = outcome.filter
+            self.main.query_one(Timeline).follow = True
+            self.poll(force=True)
+        elif isinstance(outcome, steps.JumpTo):
+            self._jump(outcome.moment)
+        elif isinstance(outcome, steps.OpenIncident):
+            self.switch_to(outcome.incident_id)
+        elif isinstance(outcome, steps.SwitchCluster):
+            self.main.query_one(ClusterRow).switch(
+                outcome.context, outcome.namespace, outcome.all_namespaces
+            )
+        elif isinstance(outcome, steps.Notice):
+            self.notify(outcome.message, severity="error" if outcome.error else "information")
+
+    async def _flow(self, name: str) -> None:
+        from warroom.tui.flows import FLOWS
+
+        if name != "declare" and self.state is None:
+            self.notify("No incident open: press D to declare one, o to open one", severity="error")
+            return
+        await self.run_flow(FLOWS[name](self.ask()))
+
+    async def action_note(self) -> None:
+        await self._flow("note")
+
+    async def action_status(self) -> None:
+        await self._flow("status")
+
+    async def action_severity(self) -> None:
+        await self._flow("severity")
+
+    async def action_assign(self) -> None:
+        await self._flow("assign")
+
+    async def action_take_command(self) -> None:
+        await self._flow("take_command")
+
+    async def action_milestone(self) -> None:
+        await self._flow("milestone")
+
+    async def action_checklist(self) -> None:
+        await self._flow("checklist")
+
+    async def action_action_item(self) -> None:
+        await self._flow("action_item")
+
+    async def action_snooze(self) -> None:
+        await self._flow("snooze")
+
+    async def action_jump(self) -> None:
+        await self._flow("jump")
+
+    async def action_declare(self) -> None:
+        await self._flow("declare")
+
+    async def action_filter(self) -> None:
+        from warroom.tui.flows import timeline_filter
+
+        await self.run_flow(timeline_filter(self.filter))
+
+    async def action_history(self) -> None:
+        from warroom.tui.screens.history import history_text
+        from warroom.tui.steps import Read
+
+        if self.state is not None:
+            await self.run_flow(
+                _read(Read("History", history_text(self.state, self.policy, self.tz)))
+            )
+
+    async def action_help(self) -> None:
+        from warroom.tui.screens.history import keys_text
+        from warroom.tui.steps import Read
+
+        await self.run_flow(_read(Read("Keys", keys_text(self.help_sections()))))
+
+    def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Every key the console knows, by where it works."""
+        from warroom.tui.widgets.logs import LogsPane, LogView
+        from warroom.tui.widgets.pods import PodsPane
+
+        def pane(bindings: list[Any]) -> list[tuple[str, str]]:
+            return [(keys.shown(b.key), b.description) for b in bindings]
+
+        console = [(key, description) for _, key, description in self.key_table()]
+        return [
+            ("Console", console),
+            ("Everywhere", keys.OTHER_KEYS),
+            ("Pods pane (Tab to it)", pane(PodsPane.BINDINGS)),
+            ("Logs pane", pane([*LogsPane.BINDINGS, *LogView.BINDINGS])),
+            ("Update composer (u)", keys.COMPOSER_KEYS),
+        ]
+
+    async def action_pin(self) -> None:
+        from warroom.core.commands import PinEvent
+        from warroom.core.describe import summarize
+
+        await keys.settle(self.main.focused)  # the cursor keys pressed before `p` land first
+        event = self.main.query_one(Timeline).selected
+        if event is None or self.state is None:
+            return
+        pinned = not self.state.is_pinned(event.id)
+        command = PinEvent(target=event.id, pinned=pinned, summary=summarize(event, 200))
+        self.submit((command,), "Pinned" if pinned else "Unpinned")
+
+    def action_update(self) -> None:
+        if self.state is not None:
+            self._open_composer(self.state)
+
+    @work(thread=True, exclusive=True, group="composer", exit_on_error=False)
+    def _open_composer(self, state: IncidentState) -> None:
+        """Template files are read and jinja2 loaded off the UI thread, when first needed."""
+        from warroom.core.templates import context
+        from warroom.templates import load_templates
+
+        templates, problems = load_templates()
+        fields = context(state, self.policy, self.now(), self.tz)
+        self.post_message(ComposerReady(state, templates, problems, fields))
+
+    def on_composer_ready(self, message: ComposerReady) -> None:
+        from warroom.core.commands import CommandError, PostUpdate, make
+        from warroom.core.templates import suggested
+        from warroom.tui.screens.composer import Composer, Draft
+
+        state, templates, problems, fields = (
+            message.state,
+            message.templates,
+            message.problems,
+            message.fields,
+        )
+        for problem in problems:
+            self.notify(problem, title="Template ignored", severity="warning")
+
+        def post(draft: Draft | None) -> None:
+            if draft is None or self.state is None:
+                return
+            try:
+                command = make(
+                    PostUpdate, audience=draft.audience, template=draft.template, body=draft.body
+                )
+            except CommandError as exc:
+                self.notify(str(exc), title="Not posted", severity="error")
+                return
+            self.copy_to_clipboard(draft.body)
+            self.submit((command,), "Update recorded and copied")
+
+        self.push_screen(Composer(templates, suggested(state), fields), post)
+
+    def action_toggle_tz(self) -> None:
+        """Cycle the times shown: configured zone, UTC, this machine's local time."""
+        zones: dict[str, tzinfo] = {}
+        for zone in (self.settings.tz, ZoneInfo("UTC"), _local_tz()):
+            zones.setdefault(str(zone), zone)
+        names = list(zones)
+        at = names.index(str(self.tz)) if str(self.tz) in names else -1
+        self.tz = zones[names[(at + 1) % len(names)]]
+        self.main.query_one(Timeline).set_timezone(self.tz)
+        self.notify(f"Times in {self.tz}")
+        self.tick()
+
+    def action_toggle_side(self) -> None:
+        """Show or hide the roles/cadence column (collapsed by default on narrow screens)."""
+        self.main.toggle_class("-side")
+
+    def action_switch(self) -> None:
+        self._list_incidents(at_start=False)
+
+    def action_cluster(self) -> None:
+        gateway = self.main.query_one(ClusterRow).gateway
+        if gateway is None:
+            self.notify(
+                "No kubeconfig: run with --kubeconfig or KUBECONFIG (or start `warroom sim`)",
+                severity="warning",
+            )
+            return
+        self._list_contexts(gateway)
+
+    @work(thread=True, exclusive=True, group="cluster-switch", exit_on_error=False)
+    def _list_contexts(self, gateway: Any) -> None:
+        from warroom.kube.gateway import GatewayError
+        from warroom.tui.flows import cluster
+
+        try:
+            names, current = gateway.contexts()
+        except GatewayError as exc:
+            self.post_message(FlowReady(_notice(str(exc))))
+            return
+
+        def namespaces(context: str) -> list[str]:
+            return list(gateway.switch(context=context, namespace=None).namespaces())
+
+        self.post_message(FlowReady(cluster(names, current, namespaces)))
+
+    async def on_flow_ready(self, message: FlowReady) -> None:
+        await self.run_flow(message.flow)
+
+    @work(thread=True, exclusive=True, group="incidents", exit_on_error=False)
+    def _list_incidents(self, at_start: bool) -> None:
+        try:
+            rows = [(i, self.store.state(i)) for i in self.store.timeline.incident_ids()]
+        except StoreError as exc:
+            self.post_message(ReadFailed(str(exc)))
+            return
+        self.post_message(IncidentsListed(rows, at_start))
+
+    async def on_incidents_listed(self, message: IncidentsListed) -> None:
+        from warroom.tui.flows import FLOWS, switch
+
+        rows = message.rows
+        open_rows = [(i, s) for i, s in rows if not s.is_resolved]
+        if message.at_start and self.incident_id is None and len(open_rows) == 1:
+            self.switch_to(open_rows[0][0])
+            return
+        if not rows:
+            await self.run_flow(FLOWS["declare"](self.ask()))
+            return
+        await self.run_flow(switch(rows, self.incident_id))
 
     def switch_to(self, incident_id: str) -> None:
         self.incident_id = incident_id
@@ -451,18 +597,103 @@ class WarroomApp(Actions, App[None]):
         self._rang_for = None
         self.poll(force=True)
 
-    def local_tz(self) -> tzinfo:
-        return datetime.now().astimezone().tzinfo or ZoneInfo("UTC")
+    @work(thread=True, group="jump", exit_on_error=False)
+    def _jump(self, at: datetime) -> None:
+        if self.incident_id is None:
+            return
+        try:
+            index = self.store.timeline.position_at(self.incident_id, at, self.filter)
+        except StoreError as exc:
+            self.post_message(ReadFailed(str(exc)))
+            return
+        self.post_message(Jumped(index))
+
+    def on_jumped(self, message: Jumped) -> None:
+        self.main.query_one(Timeline).go_to(message.index)
+
+    # -- export -----------------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        if self.incident_id is not None:
+            self._export(self.incident_id)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def _export(self, incident_id: str) -> None:
+        from warroom.core.export.markdown import channel_name, to_markdown
+        from warroom.core.text import slug
+        from warroom.files import write_atomically
+
+        try:
+            state = self.store.state(incident_id)
+            events = self.store.timeline.events(incident_id)
+        except StoreError as exc:
+            self.post_message(Exported("", str(exc)))
+            return
+        text = to_markdown(state, events, self.policy, self.tz)
+        day = channel_name(state, self.tz).removeprefix("#incident-")[:10]
+        path = Path.cwd() / f"postmortem-{day}-{slug(state.title.value or '', 30)}.md"
+        try:
+            write_atomically(path, text)
+        except OSError as exc:
+            self.post_message(Exported(str(path), str(exc)))
+            return
+        self.post_message(Exported(str(path)))
+
+    def on_exported(self, message: Exported) -> None:
+        if message.error:
+            self.notify(f"Export failed: {message.error}", severity="error")
+        else:
+            self.notify(f"Postmortem written to {message.path}", title="Exported", timeout=10)
+
+    # -- selection --------------------------------------------------------------------------------
+
+    def on_timeline_selected(self, message: Timeline.Selected) -> None:
+        from rich.text import Text
+
+        from warroom.core.describe import summarize
+
+        if not self.screen_stack:
+            return
+        event = message.event
+        text = Text()
+        if event is not None:
+            text.append(f"{event.time.astimezone(self.tz):%Y-%m-%d %H:%M:%S %Z}\n", "#8a8a8a")
+            text.append(f"{one_line(event.actor, 30)} · {event.kind}\n", "#87afd7")
+            body = event.payload.get("body") or event.payload.get("text")
+            text.append(clean(body) if isinstance(body, str) else summarize(event, 2000))
+        self.main.query_one("#details", Static).update(text)
 
 
-def _aware(text: str) -> str | None:
-    """A kubelet timestamp (RFC 3339, nanoseconds) as ISO 8601 with microseconds, or None."""
-    if not text:
-        return None
-    head, _, rest = text.partition(".")
-    frac = "".join(ch for ch in rest if ch.isdigit())[:6]
-    try:
-        moment = datetime.fromisoformat(f"{head}.{frac or '0'}+00:00")
-    except ValueError:
-        return None
-    return moment.isoformat()
+def _read(step: Any) -> Flow:
+    yield step
+    return None
+
+
+def _notice(text: str) -> Flow:
+    from warroom.tui.steps import Notice
+
+    return Notice(text, error=True)
+    yield  # a generator that asks nothing
+
+
+def _pane_of(widget: Widget | None) -> Widget | None:
+    """The cluster pane (pods or logs) a widget sits in, if any."""
+    node: Any = widget
+    while node is not None:
+        if getattr(node, "id", None) in ("pods", "logs"):
+            return node
+        node = node.parent
+    return None
+
+
+def _keys_bound(pane: Widget) -> set[str]:
+    found: set[str] = set()
+    for node in [pane, *pane.query("*")]:
+        for binding in getattr(node, "BINDINGS", []):
+            key = binding.key if hasattr(binding, "key") else binding[0]
+            found.update(k.strip() for k in key.split(","))
+    return found
+
+
+def _local_tz() -> tzinfo:
+    return datetime.now().astimezone().tzinfo or ZoneInfo("UTC")

@@ -1,0 +1,482 @@
+"""Typed commands: the one way to change an incident.
+
+Every writer says what it wants as a command: a key in the console, a CLI command, the demo,
+alert intake, a delivery result. `plan` checks the command against the incident as it is and
+the policy, and turns it into the events to append, each naming the write it replaces. The
+store runs `plan` inside its append transaction, so the state it reads is the state the
+events land on (`replaces` is never stale); the demo and the server run the same `plan`
+against their own state. Nobody else builds payload dicts.
+
+Commands are strict: an unknown field, a blank title, a time out of range or a role nobody
+holds is a `CommandError` whose message says what is wrong and what to do; nothing is
+written. Names people type (`P1`, `ic`, `comms`) are resolved here, against the policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+
+from warroom.core import clock
+from warroom.core.ids import ULID_RE
+from warroom.core.payloads import (
+    ActionItem,
+    ActionTaken,
+    AlertReceived,
+    CadenceSnoozed,
+    ChecklistChecked,
+    ComponentsChanged,
+    Declared,
+    ImpactChanged,
+    LogPinned,
+    MilestoneSet,
+    Note,
+    Payload,
+    Pin,
+    PostmortemSet,
+    RoleAssigned,
+    RoleReleased,
+    SeverityChanged,
+    StatusChanged,
+    TitleChanged,
+    UpdatePosted,
+)
+from warroom.core.policy import AUDIENCES, MILESTONES, POSTMORTEM_FIELDS, Policy, Status
+from warroom.core.state import IncidentState, register_key
+
+MAX_NEXT_UPDATE = timedelta(days=7)
+"""The furthest a posted update may promise the next one."""
+MAX_SNOOZE = timedelta(days=1)
+MILESTONE_PAST = timedelta(days=366)
+"""How far back a milestone may be dated (impact can start long before anyone notices)."""
+MILESTONE_FUTURE = timedelta(minutes=5)
+"""Milestones record what happened; a little slack covers clocks that disagree."""
+DUE_WITHIN = timedelta(days=5 * 366)
+
+
+class CommandError(ValueError):
+    """A command that cannot be carried out as asked; the message says why and what to do.
+
+    `field` names the command field the problem is about, when there is one, so a form can
+    show the message beside it.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _visible(text: str) -> str:
+    if not any(ch.isprintable() and not ch.isspace() for ch in text):
+        raise ValueError("must have visible text")
+    return text
+
+
+def _text(max_length: int, min_length: int = 0) -> Any:
+    base = Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+    ]
+    return Annotated[base, AfterValidator(_visible)] if min_length else base
+
+
+Title = _text(200, 1)
+Person = _text(200, 1)
+Line = _text(500)
+Text = _text(20_000)
+Required = _text(20_000, 1)
+Body = _text(50_000, 1)
+EventId = Annotated[str, Field(pattern=ULID_RE.pattern)]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a command is judged against besides the incident: the policy and the time."""
+
+    policy: Policy
+    now: datetime
+    tz: tzinfo = UTC
+
+    def hhmm(self, moment: datetime) -> str:
+        return moment.astimezone(self.tz).strftime("%H:%M %Z")
+
+
+Planned = list[tuple[str, Payload]]
+C = TypeVar("C", bound="Command")
+
+
+class Command(BaseModel):
+    """A request to change an incident. Subclasses say which events it becomes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    needs_incident: ClassVar[bool] = True
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        raise NotImplementedError
+
+
+def make(kind: type[C], /, **fields: Any) -> C:
+    """Build a command from loose values (CLI options, form fields); CommandError if invalid."""
+    try:
+        return kind(**fields)
+    except ValidationError as exc:
+        loc = exc.errors()[0]["loc"]
+        raise CommandError(_reason(exc), str(loc[0]) if loc else None) from None
+
+
+def _reason(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]).replace("_", " ")
+    if err["type"] == "extra_forbidden":
+        return f"unknown field {where!r}"
+    if err["type"] == "string_too_short" and err.get("ctx", {}).get("min_length") == 1:
+        return f"{where} must not be blank"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def _severity(ctx: Context, name: str) -> str:
+    try:
+        return ctx.policy.severity(name).name
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _role(ctx: Context, name: str) -> tuple[str, str]:
+    try:
+        role = ctx.policy.role(name)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    return role.key, role.name
+
+
+# -- declaring ----------------------------------------------------------------------------------
+
+
+class Declare(Command):
+    needs_incident: ClassVar[bool] = False
+
+    title: Title
+    severity: str
+    impact: Text = ""
+    components: tuple[Line, ...] = ()
+    commander: Person | None = None
+    """Who takes command at once (usually the declarer); None: nobody yet."""
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        if state.declared_id is not None:
+            raise CommandError(f"incident {state.incident_id} is already declared")
+        planned: Planned = [
+            (
+                "declared",
+                Declared(
+                    title=self.title,
+                    severity=_severity(ctx, self.severity),
+                    impact=self.impact,
+                    components=[c for c in self.components if c],
+                ),
+            )
+        ]
+        if self.commander:
+            planned.append(
+                ("role_assigned", RoleAssigned(role="incident_commander", person=self.commander))
+            )
+        return planned
+
+
+# -- the record -----------------------------------------------------------------------------------
+
+
+class AddNote(Command):
+    text: Required
+    pinned: bool = False
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        return [("note", Note(text=self.text, pinned=self.pinned))]
+
+
+class PostUpdate(Command):
+    """An update posted to an audience; restarts the cadence clock."""
+
+    body: Body
+    audience: Literal[AUDIENCES] = "internal"  # type: ignore[valid-type]
+    template: Line = ""
+    next_in: timedelta | None = None
+    """When the next update is promised; default: the severity's cadence."""
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        every = self.next_in
+        if every is None:
+            every = ctx.policy.severity(state.current_severity).update_every
+        elif not timedelta(minutes=1) <= every <= MAX_NEXT_UPDATE:
+            raise CommandError(
+                f"the next update must be promised between 1 minute and "
+                f"{MAX_NEXT_UPDATE.days} days from now, not {clock.format_duration(every)}",
+                "next_in",
+            )
+        update = UpdatePosted(
+            audience=self.audience,
+            template=self.template,
+            body=self.body,
+            next_update_at=ctx.now + every,
+        )
+        return [("update_posted", update)]
+
+
+class ChangeStatus(Command):
+    status: Status
+    reason: Text = ""
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        return [("status_changed", StatusChanged(status=self.status, reason=self.reason))]
+
+
+class ChangeSeverity(Command):
+    severity: str
+    reason: Text = ""
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        level = _severity(ctx, self.severity)
+        return [("severity_changed", SeverityChanged(severity=level, reason=self.reason))]
+
+
+class AssignRole(Command):
+    role: str
+    person: Person
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        key, _ = _role(ctx, self.role)
+        return [("role_assigned", RoleAssigned(role=key, person=self.person))]
+
+
+class ReleaseRole(Command):
+    """Nobody holds the role afterwards; the event keeps who held it until now."""
+
+    role: str
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        key, name = _role(ctx, self.role)
+        holder = state.holder(key)
+        if holder is None:
+            raise CommandError(f"nobody holds {name}", "role")
+        return [("role_released", RoleReleased(role=key, person=holder.value))]
+
+
+class SetMilestone(Command):
+    milestone: Literal[MILESTONES]  # type: ignore[valid-type]
+    at: AwareDatetime
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        if self.at > ctx.now + MILESTONE_FUTURE:
+            raise CommandError(
+                f"{self.milestone.replace('_', ' ')} at {self.at:%Y-%m-%d %H:%M %Z} is in the"
+                " future; milestones record what already happened",
+                "at",
+            )
+        if self.at < ctx.now - MILESTONE_PAST:
+            raise CommandError(
+                f"{self.milestone.replace('_', ' ')} at {self.at:%Y-%m-%d %H:%M %Z} is more"
+                " than a year ago; check the date",
+                "at",
+            )
+        return [("milestone_set", MilestoneSet(milestone=self.milestone, at=self.at))]
+
+
+class CheckItem(Command):
+    """Tick (or clear) an item of the resolution or post-resolution checklist."""
+
+    item: str
+    checked: bool = True
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        items = [*ctx.policy.checklist, *ctx.policy.post_resolution]
+        if self.item not in items:
+            raise CommandError(f"{self.item!r} is not on the checklist")
+        return [("checklist_checked", ChecklistChecked(item=self.item, checked=self.checked))]
+
+
+class AddActionItem(Command):
+    text: Required
+    owner: Person
+    due: date | None = None
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        today = ctx.now.astimezone(ctx.tz).date()
+        if self.due is not None and not (
+            today - timedelta(days=1) <= self.due <= today + DUE_WITHIN
+        ):
+            raise CommandError(
+                f"due date {self.due.isoformat()} is out of range: give a date from today to"
+                " five years ahead",
+                "due",
+            )
+        return [("action_item", ActionItem(text=self.text, owner=self.owner, due=self.due))]
+
+
+class SetPostmortem(Command):
+    field: Literal[tuple(POSTMORTEM_FIELDS)]  # type: ignore[valid-type]
+    value: Text
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        return [("postmortem_set", PostmortemSet(field=self.field, value=self.value))]
+
+
+class Rename(Command):
+    title: Title
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        return [("title_changed", TitleChanged(title=self.title))]
+
+
+class DescribeImpact(Command):
+    impact: Text
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        return [("impact_changed", ImpactChanged(impact=self.impact))]
+
+
+class SetComponents(Command):
+    components: tuple[Line, ...]
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        return [("components_changed", ComponentsChanged(components=list(self.components)))]
+
+
+class PinEvent(Command):
+    """Pin (or unpin) an event of the timeline, saying what it was."""
+
+    target: EventId
+    pinned: bool = True
+    summary: str = ""
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        summary = " ".join(self.summary.split())
+        summary = summary if len(summary) <= 500 else summary[:499] + "…"
+        return [("pin", Pin(target=self.target, pinned=self.pinned, summary=summary))]
+
+
+class Snooze(Command):
+    """Push the update deadline out, with a reason; refused when it would change nothing."""
+
+    minutes: float = Field(gt=0)
+    reason: Required
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        span = timedelta(minutes=self.minutes)
+        if span > MAX_SNOOZE:
+            raise CommandError("snooze for at most 24 hours (1440 minutes)", "minutes")
+        cad = clock.cadence(state, ctx.policy, ctx.now)
+        if cad.due_at is None:
+            raise CommandError("the update cadence is stopped: there is nothing to snooze")
+        until = ctx.now + span
+        if until <= cad.due_at:
+            raise CommandError(
+                f"the next update is due at {ctx.hhmm(cad.due_at)}; snoozing until"
+                f" {ctx.hhmm(until)} would change nothing. Snooze for more than"
+                f" {clock.format_duration(cad.due_at - ctx.now)}",
+                "minutes",
+            )
+        return [("cadence_snoozed", CadenceSnoozed(until=until, reason=self.reason))]
+
+
+class RecordAction(Command):
+    """A playbook action taken on the cluster, with its outcome."""
+
+    description: Required
+    command: Text = ""
+    result: Text = ""
+    ok: bool | None = None
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        action = ActionTaken(
+            description=self.description, command=self.command, result=self.result, ok=self.ok
+        )
+        return [("action_taken", action)]
+
+
+class PinLogLine(Command):
+    """A log line kept as evidence."""
+
+    pod: Person
+    container: Line = ""
+    namespace: Line = ""
+    source_time: AwareDatetime | None = None
+    text: Text
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        line = LogPinned(
+            pod=self.pod,
+            container=self.container,
+            namespace=self.namespace,
+            source_time=self.source_time,
+            text=self.text,
+        )
+        return [("log_pinned", line)]
+
+
+class ReceiveAlert(Command):
+    """An alert from monitoring, kept as evidence (the first one dates detection). It may
+    arrive before anyone declares the incident it belongs to."""
+
+    needs_incident: ClassVar[bool] = False
+
+    name: Person
+    source: Line = ""
+    summary: Text = ""
+    fired_at: AwareDatetime | None = None
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        alert = AlertReceived(
+            name=self.name, source=self.source, summary=self.summary, fired_at=self.fired_at
+        )
+        return [("alert_received", alert)]
+
+
+# -- planning -------------------------------------------------------------------------------------
+
+
+def plan(
+    state: IncidentState, commands: Sequence[Command], ctx: Context
+) -> list[tuple[str, dict[str, Any]]]:
+    """The events a batch of commands becomes, as stored payloads naming what they replace.
+
+    `state` is the incident as it stands; each event's `replaces` is its register's current
+    write, or an earlier event of the same batch. The caller gives each event its id right
+    after (`link`), since replaces needs ids of the batch's own events.
+    """
+    declared = state.declared_id is not None
+    out: list[tuple[str, dict[str, Any]]] = []
+    for command in commands:
+        if command.needs_incident and not declared:
+            raise CommandError(f"no incident {state.incident_id} here: declare it first")
+        for kind, payload in command.events(state, ctx):
+            out.append((kind, payload.model_dump(mode="json")))
+        declared = declared or isinstance(command, Declare)
+    return out
+
+
+def link(
+    state: IncidentState, planned: list[tuple[str, dict[str, Any]]], ids: Sequence[str]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Fill in `replaces` for planned events that will get these ids, in order."""
+    written: dict[tuple[str, str], str] = {}
+    out = []
+    for (kind, payload), event_id in zip(planned, ids, strict=True):
+        payload = state.with_replaces(kind, payload, written)
+        key = register_key(kind, payload)
+        if key is not None:
+            written[key] = event_id
+        out.append((kind, payload))
+    return out

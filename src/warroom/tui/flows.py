@@ -1,0 +1,366 @@
+"""Every key's conversation: generators that ask steps and end with an outcome.
+
+A flow sees the incident as the console last drew it (`Ask`) and nothing else: no app, no
+widgets, no database. It checks its commands against that state with the same `plan` the
+store runs inside its transaction, so a refusal (a snooze that would change nothing, a
+milestone in the future) is shown beside the field while the values are still there; the
+store checks again when it writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any, TypeVar
+
+from rich.text import Text
+
+from warroom.core import clock
+from warroom.core.commands import (
+    AddActionItem,
+    AddNote,
+    AssignRole,
+    ChangeSeverity,
+    ChangeStatus,
+    CheckItem,
+    Command,
+    CommandError,
+    Context,
+    Declare,
+    ReleaseRole,
+    SetMilestone,
+    Snooze,
+    make,
+    plan,
+)
+from warroom.core.policy import MILESTONES, Policy, Status
+from warroom.core.state import IncidentState, transition_warning
+from warroom.core.text import one_line
+from warroom.core.timeparse import parse_date, parse_when
+from warroom.store import TimelineFilter
+from warroom.tui.steps import (
+    ApplyFilter,
+    Choose,
+    Confirm,
+    Field,
+    Fill,
+    Flow,
+    JumpTo,
+    Load,
+    Notice,
+    OpenIncident,
+    Outcome,
+    Step,
+    Submit,
+    SwitchCluster,
+    Tick,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a flow may know: the incident as shown, the rules, the time and who asks."""
+
+    state: IncidentState | None
+    policy: Policy
+    now: datetime
+    tz: tzinfo
+    actor: str
+
+    @property
+    def incident(self) -> IncidentState:
+        assert self.state is not None  # flows that need an incident are only started with one
+        return self.state
+
+    def check(self, *commands: Command) -> tuple[Command, ...]:
+        """Refuse what the store would refuse (CommandError), before the dialog closes."""
+        if self.state is not None:
+            plan(self.state, commands, Context(self.policy, self.now, self.tz))
+        return commands
+
+
+def ask(fill: Fill, build: Callable[[dict[str, Any]], T]) -> Generator[Step, Any, T]:
+    """Ask `fill` until `build(values)` accepts the answer; refusals keep what was typed."""
+    while True:
+        values = yield fill
+        try:
+            return build(values)
+        except (CommandError, ValueError) as exc:
+            fill = fill.again(values, exc)
+
+
+def _when(ctx: Ask) -> Callable[[str], datetime]:
+    return lambda text: parse_when(text, ctx.now, ctx.tz)
+
+
+# -- recording --------------------------------------------------------------------------------
+
+
+def note(ctx: Ask) -> Flow:
+    fill = Fill("Add a note", (Field("text", "Note"),))
+    commands = yield from ask(fill, lambda v: ctx.check(make(AddNote, text=v["text"])))
+    return Submit(commands, "Note added")
+
+
+def status(ctx: Ask) -> Flow:
+    state = ctx.incident
+    current = state.current_status
+    chosen = yield Choose("Status", tuple((s.value, s.value.title()) for s in Status), current)
+    if chosen is None or chosen == current:
+        return None
+    if chosen == Status.RESOLVED.value:
+        done = sum(state.checked(i) for i in ctx.policy.checklist)
+        body = Text(
+            f"Mark the incident resolved? Checklist {done}/{len(ctx.policy.checklist)} done;"
+            " the update cadence stops."
+        )
+        if not (yield Confirm("Resolve incident", body, "resolve")):
+            return None
+    warning = transition_warning(current, chosen)
+    command = make(ChangeStatus, status=chosen)
+    return Submit((command,), f"Status {chosen}" + (f" (note: {warning})" if warning else ""))
+
+
+def severity(ctx: Ask) -> Flow:
+    state = ctx.incident
+    options = tuple(
+        (
+            level.name,
+            f"{level.name} {level.label} — updates every "
+            f"{clock.format_duration(level.update_every)}",
+        )
+        for level in ctx.policy.severities
+    )
+    chosen = yield Choose("Severity", options, state.current_severity)
+    if chosen is None or chosen == state.current_severity:
+        return None
+    return Submit((make(ChangeSeverity, severity=chosen),), chosen)
+
+
+def assign(ctx: Ask) -> Flow:
+    state = ctx.incident
+    options = []
+    for role in ctx.policy.roles:
+        holder = state.holder(role.key)
+        options.append((role.key, f"{role.name} — {holder.value if holder else 'unassigned'}"))
+    role = yield Choose("Assign a role", tuple(options))
+    if role is None:
+        return None
+    name = ctx.policy.role_name(role)
+    holder = state.holder(role)
+    person_field = Field("person", f"{name} (empty: release)", ctx.actor, required=False)
+
+    def build(values: dict[str, Any]) -> tuple[Command, ...]:
+        person = values["person"].strip()
+        if person:
+            return ctx.check(make(AssignRole, role=role, person=person))
+        if holder is None:
+            raise CommandError(f"nobody holds {name}: type a name to assign it", "person")
+        return ctx.check(make(ReleaseRole, role=role))
+
+    commands = yield from ask(Fill(f"Assign {name}", (person_field,)), build)
+    person = getattr(commands[0], "person", None)
+    return Submit(commands, f"{person} is {name}" if person else f"{name} released")
+
+
+def take_command(ctx: Ask) -> Flow:
+    holder = ctx.incident.holder("incident_commander")
+    if holder is not None and holder.value == ctx.actor:
+        return Notice("You already have command")
+    command = make(AssignRole, role="incident_commander", person=ctx.actor)
+    if holder is not None:
+        body = Text(
+            f"Take Incident Commander from {one_line(holder.value, 40)}? The handoff is recorded."
+        )
+        if not (yield Confirm("I have command", body, "take command")):
+            return None
+    return Submit((command,), "You have command")
+
+
+def milestone(ctx: Ask) -> Flow:
+    state = ctx.incident
+    options = []
+    for name in MILESTONES:
+        at = state.milestone(name)
+        when = at.astimezone(ctx.tz).strftime("%H:%M") if at else "not set"
+        options.append((name, f"{name.replace('_', ' ')} — {when}"))
+    name = yield Choose("Milestone", tuple(options))
+    if name is None:
+        return None
+    fill = Fill(
+        f"Milestone: {name.replace('_', ' ')}",
+        (Field("at", "When (now, 14:05, -15m, ISO)", "now", parse=_when(ctx)),),
+    )
+    commands = yield from ask(
+        fill, lambda v: ctx.check(make(SetMilestone, milestone=name, at=v["at"]))
+    )
+    at = commands[0].at  # type: ignore[attr-defined]
+    return Submit(commands, f"{name.replace('_', ' ')} at {at.astimezone(ctx.tz):%H:%M}")
+
+
+def checklist(ctx: Ask) -> Flow:
+    state, policy = ctx.incident, ctx.policy
+    resolution = tuple(policy.checklist)
+    after = tuple(policy.post_resolution)
+    done = sum(state.checked(i) for i in resolution)
+    groups = [(f"Resolution checklist ({done}/{len(resolution)})", resolution)]
+    if after:
+        done_after = sum(state.checked(i) for i in after)
+        groups.append((f"After resolution ({done_after}/{len(after)})", after))
+    checked = frozenset(i for i in (*resolution, *after) if state.checked(i))
+    changes = yield Tick("Checklist", tuple(groups), checked)
+    if not changes:
+        return None
+    commands = tuple(make(CheckItem, item=item, checked=value) for item, value in changes.items())
+    return Submit(ctx.check(*commands), f"{len(commands)} checklist item(s) saved")
+
+
+def action_item(ctx: Ask) -> Flow:
+    today = ctx.now.astimezone(ctx.tz).date()
+    fill = Fill(
+        "Action item",
+        (
+            Field("text", "Action item"),
+            Field("owner", "Owner"),
+            Field(
+                "due",
+                "Due (2026-12-01, +7d, tomorrow; empty: none)",
+                required=False,
+                parse=lambda text: parse_date(text, today) if text.strip() else None,
+            ),
+        ),
+    )
+    commands = yield from ask(
+        fill,
+        lambda v: ctx.check(make(AddActionItem, text=v["text"], owner=v["owner"], due=v["due"])),
+    )
+    return Submit(commands, "Action item added")
+
+
+def snooze(ctx: Ask) -> Flow:
+    fill = Fill(
+        "Snooze the update cadence",
+        (
+            Field("minutes", "Snooze for (minutes)", "15", parse=_minutes),
+            Field("reason", "Why (recorded in the timeline)"),
+        ),
+    )
+    commands = yield from ask(
+        fill, lambda v: ctx.check(make(Snooze, minutes=v["minutes"], reason=v["reason"]))
+    )
+    return Submit(commands, "Update cadence snoozed")
+
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("minutes must be a number, e.g. 15") from None
+    if not text.strip().replace(".", "", 1).isascii() or not 0 < value <= 24 * 60:
+        raise ValueError("minutes must be a number from 1 to 1440")
+    return value
+
+
+# -- navigating -------------------------------------------------------------------------------
+
+
+def timeline_filter(current: TimelineFilter) -> Flow:
+    field = Field(
+        "query", "kind:note actor:bob words (empty: all)", current.query(), required=False
+    )
+    values = yield Fill("Filter the timeline", (field,))
+    kinds, actor, words = [], "", []
+    for token in values["query"].split():
+        if token.startswith("kind:"):
+            kinds.append(token[5:])
+        elif token.startswith("actor:"):
+            actor = token[6:]
+        else:
+            words.append(token)
+    return ApplyFilter(TimelineFilter(tuple(kinds), actor, " ".join(words)))
+
+
+def jump(ctx: Ask) -> Flow:
+    fill = Fill("Jump to time", (Field("at", "Time (14:05, -1h, ISO)", parse=_when(ctx)),))
+    moment = yield from ask(fill, lambda v: v["at"])
+    return JumpTo(moment)
+
+
+def switch(rows: Sequence[tuple[str, IncidentState]], current: str | None) -> Flow:
+    options = tuple(
+        (i, f"{s.current_severity} {s.current_status:<13} {one_line(s.title.value or '', 60)}")
+        for i, s in rows
+    )
+    chosen = yield Choose("Open incident", options, current)
+    return OpenIncident(chosen) if chosen else None
+
+
+def declare(ctx: Ask) -> Flow:
+    fill = Fill(
+        "Declare an incident",
+        (
+            Field("title", "Title"),
+            Field("severity", "Severity (SEV1..SEV4 or P0..P3)", "SEV2"),
+            Field("impact", "Impact (what is broken, for whom)", required=False),
+            Field("components", "Components (comma-separated)", required=False),
+        ),
+    )
+
+    def build(values: dict[str, Any]) -> tuple[Command, ...]:
+        try:
+            level = ctx.policy.severity(values["severity"])
+        except ValueError as exc:
+            raise CommandError(str(exc), "severity") from None
+        components = tuple(c.strip() for c in values["components"].split(",") if c.strip())
+        return (
+            make(
+                Declare,
+                title=values["title"],
+                severity=level.name,
+                impact=values["impact"],
+                components=components,
+                commander=ctx.actor,
+            ),
+        )
+
+    commands = yield from ask(fill, build)
+    level = commands[0].severity  # type: ignore[attr-defined]
+    return Submit(commands, f"{level} declared; you have command", declare=True)
+
+
+def cluster(
+    contexts: Sequence[str], current: str | None, namespaces: Callable[[str], list[str]]
+) -> Flow:
+    context = yield Choose("Kubernetes context", tuple((n, n) for n in contexts), current)
+    if not context:
+        return None
+    names = yield Load(f"namespaces of {context}", lambda: namespaces(context))
+    if isinstance(names, Exception):
+        return Notice(f"{context}: {names}", error=True)
+    options = (("*", "(all namespaces)"), *((n, n) for n in names))
+    namespace = yield Choose(f"Namespace in {context}", options)
+    if not namespace:
+        return None
+    every = namespace == "*"
+    return SwitchCluster(context, None if every else namespace, every)
+
+
+FLOWS: dict[str, Callable[[Ask], Flow]] = {
+    "note": note,
+    "status": status,
+    "severity": severity,
+    "assign": assign,
+    "take_command": take_command,
+    "milestone": milestone,
+    "checklist": checklist,
+    "action_item": action_item,
+    "snooze": snooze,
+    "jump": jump,
+    "declare": declare,
+}
+"""Flows that need only `Ask`, by the console action that starts them."""
+
+__all__ = ["FLOWS", "Ask", "Outcome", "ask"]

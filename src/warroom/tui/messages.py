@@ -1,0 +1,121 @@
+"""What the console's threads tell its UI thread. Workers post these; handlers own state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+from warroom.core.events import Event
+from warroom.core.state import IncidentState
+
+if TYPE_CHECKING:
+    from warroom.core.templates import Template
+    from warroom.sync.engine import Syncer
+    from warroom.tui.steps import Flow
+    from warroom.tui.writer import Write
+
+
+class Refreshed(Message):
+    """The log changed (or a refresh was asked for): fresh state and timeline size."""
+
+    def __init__(
+        self,
+        incident_id: str,
+        head: int,
+        state: IncidentState,
+        total: int,
+        page: tuple[int, list[Event]],
+    ) -> None:
+        super().__init__()
+        self.incident_id = incident_id
+        self.head = head
+        self.state = state
+        self.total = total
+        self.page = page
+        """The timeline page the cursor will sit on, fetched ahead."""
+
+
+class ReadFailed(Message):
+    """The poller could not read the log (busy, damaged, gone): shown, and retried."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+class Written(Message):
+    """A write is on disk."""
+
+    def __init__(self, write: Write, events: list[Event]) -> None:
+        super().__init__()
+        self.write = write
+        self.events = events
+
+
+class WriteFailed(Message):
+    """A write was refused or failed; nothing of it was stored."""
+
+    def __init__(self, write: Write | None, reason: str) -> None:
+        super().__init__()
+        self.write = write
+        self.reason = reason
+
+
+class SyncStarted(Message):
+    def __init__(self, syncer: Syncer) -> None:
+        super().__init__()
+        self.syncer = syncer
+
+
+class SyncUnavailable(Message):
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+class IncidentsListed(Message):
+    """Every incident with its state, for the picker (`o`, or at start-up)."""
+
+    def __init__(self, rows: list[tuple[str, IncidentState]], at_start: bool) -> None:
+        super().__init__()
+        self.rows = rows
+        self.at_start = at_start
+
+
+class Exported(Message):
+    def __init__(self, path: str, error: str = "") -> None:
+        super().__init__()
+        self.path = path
+        self.error = error
+
+
+class Jumped(Message):
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index = index
+
+
+class FlowReady(Message):
+    """A worker gathered what a flow needs (e.g. the kubeconfig's contexts): start it."""
+
+    def __init__(self, flow: Flow) -> None:
+        super().__init__()
+        self.flow = flow
+
+
+class ComposerReady(Message):
+    """Templates read and their fields filled, off the UI thread: open the composer."""
+
+    def __init__(
+        self,
+        state: IncidentState,
+        templates: list[Template],
+        problems: list[str],
+        fields: dict[str, str],
+    ) -> None:
+        super().__init__()
+        self.state = state
+        self.templates = templates
+        self.problems = problems
+        self.fields = fields

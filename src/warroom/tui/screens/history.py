@@ -1,0 +1,57 @@
+"""The history view (`h`) and the keys view (`?`): read-only text built from state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import tzinfo
+
+from rich.text import Text
+
+from warroom.core.describe import conflict_sides
+from warroom.core.policy import Policy
+from warroom.core.state import IncidentState
+from warroom.core.text import one_line
+
+FMT = "%Y-%m-%d %H:%M"
+
+
+def history_text(state: IncidentState, policy: Policy, tz: tzinfo) -> Text:
+    """Role handoffs, status changes (with unusual ones marked) and concurrent changes."""
+    text = Text()
+    text.append("Role handoffs\n", style="bold")
+    for role in policy.roles:
+        for t in state.role_history(role.key):
+            end = t.end.astimezone(tz).strftime(FMT) if t.end else "now"
+            text.append(
+                f"  {role.name:<20} {one_line(t.person, 16):<16} "
+                f"{t.start.astimezone(tz):{FMT}} → {end}\n"
+            )
+    text.append("\nStatus changes\n", style="bold")
+    for tr in state.transitions():
+        text.append(
+            f"  {tr.at.astimezone(tz):{FMT}}  {tr.old or '—'} → {tr.new} ({one_line(tr.actor, 16)})"
+        )
+        if tr.warning:
+            text.append(f"  ⚠ {tr.warning}", style="#ffaf00")
+        text.append("\n")
+    conflicts = state.conflicts()
+    if conflicts:
+        text.append("\nConcurrent changes (kept the latest by clock)\n", style="bold")
+        for c in conflicts:
+            sides = conflict_sides(
+                [f"{one_line(str(e.value), 20)} ({one_line(e.actor, 16)})" for e in c.entries],
+                limit=10,
+            )
+            text.append(f"  {c.field}: {sides} → kept {one_line(str(c.winner.value), 20)}\n")
+    return text
+
+
+def keys_text(sections: Sequence[tuple[str, Iterable[tuple[str, str]]]]) -> Text:
+    """Every key, by where it works: (section, [(key, what it does)])."""
+    text = Text()
+    for n, (title, keys) in enumerate(sections):
+        text.append(("\n" if n else "") + f"{title}\n", style="bold")
+        for key, description in keys:
+            text.append(f"  {key:<16}", style="bold #ffaf00")
+            text.append(f"{description}\n")
+    return text

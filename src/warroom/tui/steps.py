@@ -1,0 +1,162 @@
+"""What a flow asks the person at the keyboard, one step at a time, and what it ends with.
+
+A flow (`warroom.tui.flows`) is a generator: it yields steps (pick one of these, fill these
+fields, confirm this, tick these) and returns an outcome (commands to carry out, a filter to
+apply, an incident to open...). `FlowScreen` shows the steps in one modal screen, so keys
+typed between two steps land in the next step, never in the console behind it. Steps are
+plain data: flows are tested without Textual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from warroom.core.commands import Command
+    from warroom.store import TimelineFilter
+
+# -- steps ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choose:
+    """Pick one option; the answer is its value."""
+
+    title: str
+    options: tuple[tuple[str, str], ...]
+    """(value, label) pairs; labels are outside text, shown literally."""
+    current: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    value: str = ""
+    placeholder: str = ""
+    required: bool = True
+    parse: Callable[[str], Any] | None = None
+    """Turns the typed text into the answer; a ValueError is shown beside the field."""
+
+
+@dataclass(frozen=True)
+class Fill:
+    """A few text fields; the answer maps each field's name to its (parsed) value.
+
+    A refused answer comes back as the same step with the typed values kept and the reason
+    beside the field it is about (`again`).
+    """
+
+    title: str
+    fields: tuple[Field, ...]
+    errors: Mapping[str, str] = field(default_factory=dict)
+    error: str = ""
+
+    def again(self, values: Mapping[str, Any], exc: Exception) -> Fill:
+        """This step with what was typed and the error where it belongs."""
+        typed = tuple(replace(f, value=_shown(values.get(f.name, f.value))) for f in self.fields)
+        where = getattr(exc, "field", None)
+        names = {f.name for f in self.fields}
+        if where in names:
+            return replace(self, fields=typed, errors={where: str(exc)}, error="")
+        return replace(self, fields=typed, errors={}, error=str(exc))
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="minutes")
+    return "" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """Yes or no (Enter/y or Esc/n); the answer is a bool."""
+
+    title: str
+    body: Text
+    action: str = "confirm"
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Tick items in groups; the answer maps each changed item to its new value."""
+
+    title: str
+    groups: tuple[tuple[str, tuple[str, ...]], ...]
+    """(heading, items) in order; items are unique across groups."""
+    checked: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Read:
+    """Text to read (history, keys); the answer is None."""
+
+    title: str
+    body: Text
+
+
+@dataclass(frozen=True)
+class Load:
+    """Fetch something slow (a cluster's namespaces) in a worker thread; the answer is its
+    result, or the exception it raised (the flow decides what to say)."""
+
+    what: str
+    fetch: Callable[[], Any]
+
+    @property
+    def title(self) -> str:
+        return f"Loading {self.what}…"
+
+
+Step = Choose | Fill | Confirm | Tick | Read | Load
+
+# -- outcomes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submit:
+    """Carry out commands: on the open incident, or on a new one (`declare`)."""
+
+    commands: tuple[Command, ...]
+    message: str
+    declare: bool = False
+
+
+@dataclass(frozen=True)
+class ApplyFilter:
+    filter: TimelineFilter
+
+
+@dataclass(frozen=True)
+class JumpTo:
+    moment: datetime
+
+
+@dataclass(frozen=True)
+class OpenIncident:
+    incident_id: str
+
+
+@dataclass(frozen=True)
+class SwitchCluster:
+    context: str
+    namespace: str | None
+    all_namespaces: bool = False
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Nothing to do but say something (e.g. "you already have command")."""
+
+    message: str
+    error: bool = False
+
+
+Outcome = Submit | ApplyFilter | JumpTo | OpenIncident | SwitchCluster | Notice | None
+Flow = Generator[Step, Any, Outcome]
