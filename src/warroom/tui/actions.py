@@ -81,10 +81,12 @@ class Actions(Base):
 
     @work(thread=True, exclusive=True, group="composer")
     def _open_composer(self, state) -> None:
-        """Template files are read and jinja2 loaded off the UI thread, when first needed."""
+        """Template files are read off the UI thread; the render worker starts meanwhile."""
+        from warroom import sandbox
         from warroom.core.templates import context
         from warroom.templates import load_templates
 
+        sandbox.shared().start()  # spawns only: its start-up overlaps the composer's
         templates, problems = load_templates()
         fields = context(state, self.policy, self.now(), self.tz)
         self.call_from_thread(self._show_composer, state, templates, problems, fields)
