@@ -166,4 +166,3 @@ def context(state: IncidentState, policy: Policy, now: datetime, tz: ZoneInfo) -
         "postmortem_by": hhmm(now + timedelta(hours=48)),
     }
     return {k: clean(v) for k, v in fields.items()}
-

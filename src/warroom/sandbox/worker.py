@@ -84,11 +84,11 @@ def _render(env: Any, request: dict[str, Any]) -> dict[str, Any]:
                 break
             parts.append(chunk)
     except MemoryError:
-        memory = True  # the `except` ends first, so the frames holding the memory go
+        memory = True  # answered below, once the traceback holding the memory is gone
     except TemplateError as exc:
         error = f"template error: {exc.message or type(exc).__name__}"
     except Exception as exc:  # RecursionError, TypeError, OverflowError...: all the template's
-        error = f"template error: {type(exc).__name__}: {exc}"
+        error = f"template error: {type(exc).__name__}: {str(exc)[:MAX_ERROR]}"
     if memory:
         parts.clear()
         return {"memory": True, "recycle": True}
