@@ -81,7 +81,8 @@ def preview(app) -> str:
 async def composer(app, pilot) -> Composer:
     await wait_for(pilot, lambda: app.state is not None and app.query_one(Timeline).total > 0)
     await pilot.press("u")
-    await wait_for(pilot, lambda: isinstance(app.screen, Composer))
+    # mounted: on_mount has run, so the render has started
+    await wait_for(pilot, lambda: isinstance(app.screen, Composer) and app.screen.is_mounted)
     return app.screen
 
 
