@@ -1,8 +1,8 @@
-"""Communication templates from the process documents, rendered in jinja2's sandbox.
+"""Communication templates from the process documents, and the fields they are filled with.
 
-Templates are data a team may override with files, so they are untrusted: they render in a
-`SandboxedEnvironment` (no attribute tricks, no code), errors come back as a message rather
-than an exception, and the context holds plain strings only.
+Templates are data a team may override with files, so they are untrusted: they render in
+`warroom.sandbox` (jinja2's sandbox in a worker process with time, output and memory
+limits), never here, and the context holds plain strings only.
 """
 
 from __future__ import annotations
@@ -11,16 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
-
 from warroom.core import clock
 from warroom.core.export.markdown import channel_name
 from warroom.core.policy import Policy
 from warroom.core.state import IncidentState
 from warroom.core.text import clean
-
-MAX_OUTPUT = 20_000
 
 
 @dataclass(frozen=True)
@@ -171,19 +166,3 @@ def context(state: IncidentState, policy: Policy, now: datetime, tz: ZoneInfo) -
         "postmortem_by": hhmm(now + timedelta(hours=48)),
     }
     return {k: clean(v) for k, v in fields.items()}
-
-
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-
-
-def render(source: str, fields: dict[str, str]) -> tuple[str, str | None]:
-    """(text, None) on success; ("", reason) when the template is broken or hostile."""
-    try:
-        text = _ENV.from_string(source).render(**fields)
-    except TemplateError as exc:
-        return "", f"template error: {exc.message or type(exc).__name__}"
-    except (ArithmeticError, MemoryError, RecursionError, TypeError, ValueError) as exc:
-        return "", f"template error: {type(exc).__name__}: {exc}"
-    if len(text) > MAX_OUTPUT:
-        return "", f"template output is over {MAX_OUTPUT} characters"
-    return clean(text), None

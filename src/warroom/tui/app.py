@@ -136,6 +136,9 @@ class WarroomApp(App[None]):
         else:
             self.poll(force=True)
 
+    def action_leave(self) -> None:
+        self.exit()
+
     def on_unmount(self) -> None:
         self.writer.stop()
         if self.syncer is not None:
@@ -483,10 +486,12 @@ class WarroomApp(App[None]):
 
     @work(thread=True, exclusive=True, group="composer", exit_on_error=False)
     def _open_composer(self, state: IncidentState) -> None:
-        """Template files are read and jinja2 loaded off the UI thread, when first needed."""
+        """Template files are read off the UI thread; the render worker starts meanwhile."""
+        from warroom import sandbox
         from warroom.core.templates import context
         from warroom.templates import load_templates
 
+        sandbox.shared().start()  # spawns only: its start-up overlaps the composer's
         templates, problems = load_templates()
         fields = context(state, self.policy, self.now(), self.tz)
         self.post_message(ComposerReady(state, templates, problems, fields))

@@ -35,10 +35,11 @@ KEYS: list[Binding] = [
     Binding("r", "toggle_side", "Panels", id="toggle_side", show=False, priority=True),
     Binding("K", "cluster", "Cluster", id="cluster", show=False, priority=True),
     Binding("question_mark", "help", "Keys", id="help", priority=True),
-    Binding("q", "quit", "Quit", id="quit", priority=True),
+    Binding("q", "leave", "Quit", id="quit", priority=True),
 ]
 
 ACTIONS = frozenset(b.action for b in KEYS)
+"""The console's own actions (`q` is `leave`, so Textual's ctrl+q `quit` works everywhere)."""
 
 OTHER_KEYS: list[tuple[str, str]] = [
     ("Tab / shift+Tab", "move between the timeline, the pods pane and the logs pane"),

@@ -1,8 +1,11 @@
 """The update composer: pick a template, edit the pre-filled text, preview, post.
 
 `u` opens it on the template the status suggests, ctrl+s asks to post, Enter posts: three
-keystrokes to a posted update. Templates render in jinja2's sandbox in a worker thread, so a
-hostile template can neither run code nor freeze the screen; an error shows in the preview.
+keystrokes to a posted update. Templates are untrusted: they render in `warroom.sandbox`'s
+worker process (a thread here only waits for it), bounded in time, output and memory. Until a
+render arrives the body is empty and nothing can be posted; a failed render shows its error
+in place of the preview and cannot be posted either. Esc or another template kills a render
+in flight, so a hostile one stops burning CPU and cannot hold the console's exit.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from warroom.core.templates import Template, render
+from warroom import sandbox
+from warroom.core.templates import Template
 from warroom.core.text import clean
 from warroom.tui.screens.dialogs import ConfirmDialog
 
@@ -33,6 +38,14 @@ class Draft:
 
 
 class Composer(ModalScreen[Draft | None]):
+    class RenderDone(Message):
+        """A render finished (posted from the thread that waited for it)."""
+
+        def __init__(self, job: sandbox.RenderJob, result: sandbox.Rendered) -> None:
+            super().__init__()
+            self.job = job
+            self.result = result
+
     BINDINGS = [
         Binding("ctrl+s", "post", "Post", priority=True),
         Binding("ctrl+y", "copy", "Copy", priority=True),
@@ -40,11 +53,19 @@ class Composer(ModalScreen[Draft | None]):
         Binding("escape", "cancel", "Close"),
     ]
 
-    def __init__(self, templates: list[Template], chosen: str, fields: dict[str, str]) -> None:
+    def __init__(
+        self,
+        templates: list[Template],
+        chosen: str,
+        fields: dict[str, str],
+        renderer: sandbox.Renderer | None = None,
+    ) -> None:
         super().__init__()
         self.templates = {t.key: t for t in templates}
         self.chosen = chosen if chosen in self.templates else next(iter(self.templates))
         self.fields = fields
+        self.renderer = renderer or sandbox.shared()
+        self.job: sandbox.RenderJob | None = None  # the render the body waits for
         self.error: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -76,20 +97,44 @@ class Composer(ModalScreen[Draft | None]):
     def body(self) -> str:
         return self.query_one(TextArea).text
 
+    @property
+    def rendering(self) -> bool:
+        return self.job is not None
+
     def _load(self, key: str) -> None:
+        """Show the template's name, forget the previous text, and render the new one."""
         self.chosen = key
         t = self.template
         self.query_one("#composer-title", Label).update(Text(f"Compose: {t.name} → {t.audience}"))
-        self._render_template(t.source)
+        self._stop_rendering()
+        self.error = None
+        self.job = self.renderer.job(t.source, self.fields)
+        body = self.query_one(TextArea)
+        body.read_only = True
+        body.load_text("")
+        self._preview()
+        self._wait_for(self.job)
 
-    @work(thread=True, exclusive=True, group="render")
-    def _render_template(self, source: str) -> None:
-        text, error = render(source, self.fields)
-        self.app.call_from_thread(self._rendered, text, error)
+    def _stop_rendering(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.job = None
 
-    def _rendered(self, text: str, error: str | None) -> None:
-        self.error = error
-        self.query_one(TextArea).load_text(text)
+    @work(thread=True, group="render", exit_on_error=False)
+    def _wait_for(self, job: sandbox.RenderJob) -> None:
+        """The worker process renders; this thread only waits (never past the deadline)."""
+        result = job.result()
+        if not job.cancelled:
+            self.post_message(self.RenderDone(job, result))
+
+    def on_composer_render_done(self, message: Composer.RenderDone) -> None:
+        if message.job is not self.job:  # replaced or cancelled meanwhile
+            return
+        self.job = None
+        self.error = message.result.error
+        body = self.query_one(TextArea)
+        body.load_text(message.result.text)
+        body.read_only = self.error is not None
         self._preview()
 
     def on_text_area_changed(self) -> None:
@@ -97,7 +142,9 @@ class Composer(ModalScreen[Draft | None]):
 
     def _preview(self) -> None:
         preview = Text()
-        if self.error:
+        if self.rendering:
+            preview.append("rendering…", style="#8a8a8a")
+        elif self.error:
             preview.append(self.error, style="bold #ff5f5f")
         else:
             preview.append(f"Preview ({self.template.audience}):\n", style="#8a8a8a")
@@ -116,6 +163,12 @@ class Composer(ModalScreen[Draft | None]):
         self.notify("Copied to the clipboard")
 
     def action_post(self) -> None:
+        if self.rendering:
+            self.notify("The template is still rendering", severity="warning")
+            return
+        if self.error:
+            self.notify("The template did not render: nothing to post", severity="error")
+            return
         body = self.body.strip()
         if not body:
             self.notify("Nothing to post: the text is empty", severity="error")
@@ -133,4 +186,9 @@ class Composer(ModalScreen[Draft | None]):
         self.app.push_screen(ConfirmDialog("Post update", question, "post"), answer)
 
     def action_cancel(self) -> None:
+        self._stop_rendering()
         self.dismiss(None)
+
+    def on_unmount(self) -> None:
+        """Closed any way (the app quitting too): a render in flight is killed, not waited."""
+        self._stop_rendering()
