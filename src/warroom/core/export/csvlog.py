@@ -10,26 +10,31 @@ from warroom.core.describe import label, summarize
 from warroom.core.events import Event
 from warroom.core.text import one_line
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 
 def to_csv(events: list[Event], tz: ZoneInfo) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["time", "kind", "actor", "summary", "event_id", "device_id", "hlc"])
     for e in sorted(events, key=lambda e: e.order):
-        writer.writerow(
-            [
-                e.time.astimezone(tz).isoformat(timespec="seconds"),
-                label(e.kind),
-                one_line(e.actor),
-                _defuse(summarize(e)),
-                e.id,
-                e.device_id,
-                e.hlc,
-            ]
-        )
+        row = [
+            e.time.astimezone(tz).isoformat(timespec="seconds"),
+            label(e.kind),
+            one_line(e.actor),
+            summarize(e),
+            e.id,
+            e.device_id,
+            e.hlc,
+        ]
+        writer.writerow([_defuse(cell) for cell in row])
     return buf.getvalue()
 
 
 def _defuse(cell: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas; prefix a quote."""
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@") else cell
+    """Spreadsheets run a cell starting with = + - @ (or a tab or CR before one) as a formula.
+
+    Every cell is checked, not only the free text: actors come from `--as` or any peer,
+    device ids from any peer (`-1+1` is a valid one). A leading quote makes it text.
+    """
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
