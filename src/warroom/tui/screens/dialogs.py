@@ -1,7 +1,7 @@
 """Small modal dialogs: pick one, fill a form, confirm, read, tick a checklist.
 
 Each returns its answer through `dismiss`, so the app can `push_screen(dialog, callback)`
-and keep all writing in one place. Outside text is passed as `Text`, never as markup.
+and keep all writing in one place. Outside text is drawn with `shown`, never as markup.
 """
 
 from __future__ import annotations
@@ -16,6 +16,14 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, SelectionList, Static
 from textual.widgets.option_list import Option
+
+from warroom.core.text import clean
+
+
+def shown(text: str | Text) -> Text:
+    """A string drawn literally: cleaned of escapes, tabs and invisible characters, and
+    never parsed as markup. A `Text` is taken as already built from cleaned pieces."""
+    return text if isinstance(text, Text) else Text(clean(text))
 
 
 class Dialog(ModalScreen):
@@ -45,8 +53,8 @@ class ChoiceDialog(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text(self.title_text), classes="dialog-title")
-            yield OptionList(*(Option(Text(label), id=value) for value, label in self.options))
+            yield Label(shown(self.title_text), classes="dialog-title")
+            yield OptionList(*(Option(shown(label), id=value) for value, label in self.options))
             yield Label("↑↓ choose · Enter select · Esc cancel", classes="dialog-help")
 
     def on_mount(self) -> None:
@@ -91,9 +99,9 @@ class FormDialog(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text(self.title_text), classes="dialog-title")
+            yield Label(shown(self.title_text), classes="dialog-title")
             for field in self.fields:
-                yield Label(Text(field.label))
+                yield Label(shown(field.label))
                 yield Input(value=field.value, placeholder=field.placeholder, id=f"f-{field.name}")
             yield Label("", id="form-error", classes="dialog-error")
             yield Label(self.hint or "Enter save · Esc cancel", classes="dialog-help")
@@ -107,7 +115,7 @@ class FormDialog(Dialog):
         values = {f.name: self.query_one(f"#f-{f.name}", Input).value.strip() for f in self.fields}
         missing = [f.label for f in self.fields if f.required and not values[f.name]]
         if missing:
-            self.query_one("#form-error", Label).update(Text(f"{missing[0]} is required"))
+            self.query_one("#form-error", Label).update(shown(f"{missing[0]} is required"))
             return
         if self.submit is not None:
             self.submit(values)
@@ -124,12 +132,12 @@ class ConfirmDialog(Dialog):
 
     def __init__(self, title: str, body: Text | str, action: str = "confirm") -> None:
         super().__init__(title)
-        self.body = body if isinstance(body, Text) else Text(body)
+        self.body = shown(body)
         self.action = action
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text(self.title_text), classes="dialog-title")
+            yield Label(shown(self.title_text), classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):
                 yield Static(self.body)
             yield Label(f"Enter/y {self.action} · Esc/n cancel", classes="dialog-help")
@@ -146,13 +154,13 @@ class TextDialog(Dialog):
 
     BINDINGS = [Binding("escape,q", "cancel", "Close")]
 
-    def __init__(self, title: str, body: Text) -> None:
+    def __init__(self, title: str, body: Text | str) -> None:
         super().__init__(title)
-        self.body = body
+        self.body = shown(body)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label(Text(self.title_text), classes="dialog-title")
+            yield Label(shown(self.title_text), classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):
                 yield Static(self.body)
             yield Label("Esc close", classes="dialog-help")
@@ -175,9 +183,9 @@ class ChecklistDialog(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label(Text(self.title_text), classes="dialog-title")
+            yield Label(shown(self.title_text), classes="dialog-title")
             yield SelectionList[str](
-                *((Text(item), item, item in self.checked) for item in self.items)
+                *((shown(item), item, item in self.checked) for item in self.items)
             )
             yield Label("Space tick · Enter save · Esc cancel", classes="dialog-help")
 
