@@ -117,7 +117,7 @@ def roles_text(ctx: Context) -> Text:
     text = Text()
     for role in ctx.policy.roles:
         holder = s.holder(role.key)
-        text.append(f"{role.name[:18]:<18} ", style="#8a8a8a")
+        text.append(fit(role.name, 18) + " ", style="#8a8a8a")
         if holder:
             text.append(fit(holder.value, 11), style="bold")
             since = clock.format_duration(ctx.now - holder.time)
