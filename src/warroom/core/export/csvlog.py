@@ -1,4 +1,9 @@
-"""The timeline as CSV, for spreadsheets."""
+"""The timeline as CSV, for spreadsheets.
+
+Spreadsheets run a cell that starts with = + - @ (or a tab or CR before one) as a formula.
+Every cell is checked, not only the free text: actors come from `--as` or any peer, device
+ids from any peer (`-1+1` is a valid one). A leading quote makes such a cell text.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from warroom.core.describe import label, summarize
 from warroom.core.events import Event
 from warroom.core.text import one_line
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
 def to_csv(events: list[Event], tz: ZoneInfo) -> str:
@@ -27,14 +32,6 @@ def to_csv(events: list[Event], tz: ZoneInfo) -> str:
             e.device_id,
             e.hlc,
         ]
-        writer.writerow([_defuse(cell) for cell in row])
+        # Inline rather than a function per cell: 700k calls for a 100k-event log.
+        writer.writerow(["'" + c if c[:1] in FORMULA_STARTS else c for c in row])
     return buf.getvalue()
-
-
-def _defuse(cell: str) -> str:
-    """Spreadsheets run a cell starting with = + - @ (or a tab or CR before one) as a formula.
-
-    Every cell is checked, not only the free text: actors come from `--as` or any peer,
-    device ids from any peer (`-1+1` is a valid one). A leading quote makes it text.
-    """
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
