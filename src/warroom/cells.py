@@ -23,6 +23,10 @@ def width(text: str) -> int:
 def cut(text: str, cells: int) -> str:
     """One clean line of at most `cells` cells, ending in an ellipsis where it was cut."""
     line = one_line(text)
+    if line.isascii():  # printable ASCII once cleaned: a cell per character
+        if len(line) <= cells:
+            return line
+        return line[: cells - 1].rstrip() + ELLIPSIS if cells > 0 else ""
     if cell_len(line) <= cells:
         return line
     if cells <= 0:
