@@ -7,7 +7,11 @@ import subprocess
 import sys
 
 import pytest
+from rich.cells import cell_len
 
+from tests.tui.test_hostile_text import cells
+from tests.writes import foreign
+from warroom.core.text import one_line
 from warroom.store import EventLog
 
 
@@ -289,3 +293,101 @@ def test_every_command_module_is_registered_with_the_lazy_group():
     modules = (incident, show, porting, sync_cmds, kube_cmds)
     names = {c.name for m in modules for c in m.COMMANDS}
     assert names == set(app.COMMANDS)
+
+
+# -- outside text at a known width; nonsense refused clearly -------------------------------
+
+HOSTILE_NAMES = ["李雷🔥", "e\u0301\u0301ve", "evil\u202eboss", "tab\there", "[bold]x[/]"]
+
+
+def invisible(text: str) -> list[str]:
+    import unicodedata
+
+    return [c for c in text if c != "\n" and unicodedata.category(c) in ("Cc", "Cf", "Cs")]
+
+
+def test_list_columns_line_up_whatever_the_names(run_cli):
+    for n, name in enumerate(HOSTILE_NAMES):
+        r = run_cli("declare", f"{name} title {n}\u200b", "--severity", "SEV2", user=name)
+        assert r.code == 0, r.err
+    out = run_cli("list").out
+    assert not invisible(out)
+    header, *rows = out.splitlines()
+    assert len(rows) == len(HOSTILE_NAMES) and cell_len(header[: header.index("TITLE")]) == 83
+    for row in rows:
+        n = int(row.split(" title ")[-1][0])
+        name = one_line(HOSTILE_NAMES[n])
+        # ID, SEV, STATUS, DECLARED and IC take 26+4+13+16+14 cells and 2 between each.
+        assert "".join(cells(row)[83:]).startswith(f"{name} title {n}⟨U+200B⟩"), rows
+        assert "".join(cells(row)[67:83]).startswith(name[:2])  # the IC column
+    assert "evil⟨U+202E⟩boss" in out and "[bold]x[/]" in out
+
+
+def test_show_lines_up_the_timeline_and_shows_names_literally(run_cli, db_path):
+    incident = declare(run_cli, "t\u202e\ttitle [b]x[/b]")
+    for name in HOSTILE_NAMES:
+        assert run_cli("note", f"from {name}\tend", user=name).code == 0
+    with EventLog(db_path) as log:  # two peers renaming at once, with hostile names
+        log.insert(
+            [foreign(incident, "title_changed", {"title": "a", "replaces": None}, "p\u2066x")]
+        )
+        log.insert(
+            [foreign(incident, "title_changed", {"title": "b", "replaces": None}, "q\x1b[2J")]
+        )
+    out = run_cli("show").out
+    assert not invisible(out) and "\x1b" not in out
+    assert "t⟨U+202E⟩ title [b]x[/b]" in out
+    timeline = out[out.index("Timeline (") :].splitlines()[1:]
+    assert len(timeline) == 2 + len(HOSTILE_NAMES) + 2
+    for row in timeline:
+        # pin (2), time (8), actor (12) and kind (11) columns, two spaces between.
+        kind = "".join(cells(row)[27:38]).strip()
+        assert kind in ("declared", "role", "note", "title"), timeline
+        assert "".join(cells(row)[38:40]) == "  " and cells(row)[40] != " ", timeline
+    assert "Conflict on title" in out and "p⟨U+2066⟩x" in out
+
+
+@pytest.mark.parametrize("last", ["-5", "99999999999999999999"])
+def test_show_last_must_be_a_sane_count(run_cli, last):
+    declare(run_cli)
+    r = run_cli("show", "--last", last)
+    assert r.code == 2 and "internal error" not in r.err
+    assert "--last" in r.err and r.err.count("\n") <= 4
+
+
+def test_show_says_running_and_stops_the_clock_at_resolution(run_cli):
+    declare(run_cli)
+    out = run_cli("show").out
+    assert "(running)" in out and "…" not in out.split("Metrics:")[1].splitlines()[0]
+    run_cli("status", "resolved")
+    out = run_cli("show").out
+    assert "resolved after" in out and "elapsed" not in out
+
+
+def test_show_survives_moments_at_the_limits_of_datetime(run_cli, db_path, monkeypatch):
+    incident = declare(run_cli)
+    with EventLog(db_path) as log:  # what a buggy peer could sync
+        far = "9999-12-31T23:59:00+00:00"
+        first = "0001-01-01T00:00:00+00:00"
+        log.insert(
+            [
+                foreign(incident, "cadence_snoozed", {"until": far, "reason": "later"}),
+                foreign(incident, "milestone_set", {"milestone": "mitigated", "at": far}),
+                foreign(incident, "milestone_set", {"milestone": "impact_started", "at": first}),
+            ]
+        )
+    for zone in ("Asia/Tokyo", "America/New_York"):
+        monkeypatch.setenv("WARROOM_TIMEZONE", zone)
+        r = run_cli("show")
+        assert r.code == 0, r.err
+        assert "9999-12-31" in r.out and "0001-01-01" in r.out
+        for fmt in ("md", "csv"):
+            r = run_cli("export", "-f", fmt)
+            assert r.code == 0, r.err
+
+
+def test_show_json_escapes_invisible_characters_but_keeps_the_data(run_cli):
+    declare(run_cli, "a\u202eb\x9b2J 中文")
+    r = run_cli("show", "--json")
+    assert not invisible(r.out) and "中文" in r.out
+    assert json.loads(r.out)["title"] == "a\u202eb\x9b2J 中文"

@@ -93,10 +93,30 @@ def test_missing_commander_is_timed():
 
 def test_format_duration():
     f = clock.format_duration
-    assert [f(timedelta(seconds=s)) for s in (5, 65, 600, 3725, 90000)] == [
+    assert [f(timedelta(seconds=s)) for s in (5, 65, 300, 600, 3600, 3725, 86400, 90000)] == [
         "5s",
         "1m05s",
+        "5m",
         "10m",
+        "1h",
         "1h02m",
+        "1d",
         "1d1h",
     ]
+    assert f(timedelta(0)) == "0s"
+    assert f(timedelta(seconds=-90)) == "-1m30s"
+    assert f(timedelta.max) == "999999999d23h" and f(timedelta.min) == "-999999999d"
+    assert f(timedelta(seconds=-0.5)) == "0s"
+    assert f(None) == "—"
+
+
+def test_a_running_metric_is_not_met_until_it_ends():
+    m = {x.name: x for x in clock.metrics(project([D]), P, at(42))}
+    assert m["MTTR"].running and m["MTTR"].met is None and m["MTTR"].verdict == "running"
+    late = {x.name: x for x in clock.metrics(project([D]), P, at(60 * 5))}
+    assert late["MTTR"].running and late["MTTR"].met is False and late["MTTR"].verdict == "no"
+    done = [D, ev(70, "status_changed", {"status": "resolved"})]
+    ended = {x.name: x for x in clock.metrics(project(done), P, at(100))}
+    assert ended["MTTR"].met is True and ended["MTTR"].verdict == "yes"
+    assert ended["MTTI"].verdict == "—"  # no target
+    assert ended["MTTR"].shown == "1h10m/4h" and m["MTTR"].shown == "42m/4h (running)"

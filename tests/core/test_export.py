@@ -88,11 +88,74 @@ def test_escape_codes_are_stripped_from_every_export():
         assert "boom red" in text
 
 
-@settings(max_examples=200, deadline=None)
+def hostile_incident(text: str):
+    """Every field that reaches the postmortem, from any peer, written as `text`."""
+    events = [e._replace(actor=text or "a") for e in incident(text)]
+    note = events[2]
+    return [
+        *events,
+        ev(10, "pin", {"target": note.id, "pinned": True}, actor=text or "a"),
+        ev(11, "action_taken", {"description": text or "d", "command": text, "result": text}),
+        ev(12, "alert_received", {"name": text or "n", "source": text, "summary": text}),
+        ev(13, "milestone_set", {"milestone": "detected", "at": "9999-12-31T23:59:00+00:00"}),
+        ev(14, "new.kind_from_a_newer_client", {"x": text}),
+    ]
+
+
+def timeline_rows(md: str) -> list[list[str]]:
+    """The cells of the event table (the second table of the Timeline section)."""
+    tokens = MarkdownIt("commonmark").enable("table").parse(md)
+    tables, rows, row = [], [], None
+    for t in tokens:
+        if t.type == "table_open":
+            rows = []
+        elif t.type == "tr_open":
+            row = []
+        elif t.type == "inline" and row is not None:
+            row.append(t.content)
+        elif t.type == "tr_close":
+            rows.append(row)
+            row = None
+        elif t.type == "table_close":
+            tables.append(rows)
+    return tables[1][1:]
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=80))
 def test_no_text_can_break_the_markdown_structure(text):
-    md = markdown(incident(text))
+    events = hostile_incident(text)
+    md = markdown(events, ZoneInfo("Asia/Tokyo"))
     assert headings(md) == SECTIONS
+    rows = timeline_rows(md)
+    assert len(rows) == len(events) and all(len(r) == 4 for r in rows)
+
+
+def test_the_postmortem_says_what_a_pin_pinned_and_an_action_once():
+    note = ev(1, "note", {"text": "disk full on db-1"}, actor="bob")
+    action = {
+        "description": "Rollout restart of deployment/checkout in shop",
+        "command": "kubectl -n shop rollout restart deployment/checkout",
+        "result": "done",
+        "ok": True,
+    }
+    events = [
+        ev(0, "declared", {"title": "t", "severity": "SEV2"}),
+        note,
+        ev(2, "pin", {"target": note.id, "pinned": True}),
+        ev(3, "action_taken", action),
+    ]
+    rows = {r[2]: r[3] for r in timeline_rows(markdown(events))}
+    assert rows["pin"] == "pinned bob's note: disk full on db-1"
+    assert rows["action"] == "Rollout restart of deployment/checkout in shop → done"
+
+
+def test_a_running_metric_is_running_not_met():
+    events = [ev(0, "declared", {"title": "t", "severity": "SEV2"}), ev(30, "note", {"text": "x"})]
+    md = markdown(events)
+    assert "| MTTR (time to resolve) | 30m (running) | 4h | running |" in md
+    late = [*events, ev(60 * 5, "note", {"text": "still going"})]
+    assert "| MTTR (time to resolve) | 5h (running) | 4h | **no** |" in markdown(late)
 
 
 @pytest.mark.parametrize(
@@ -132,6 +195,20 @@ def test_import_rejects_a_bad_payload_of_a_known_kind():
     doc["events"][0]["payload"]["severity"] = "SEV99"
     with pytest.raises(ImportError_, match="event 0: declared: severity"):
         from_json(json.dumps(doc))
+
+
+FORMULAS = ['=HYPERLINK("http://evil")', "@SUM(1+1)", "+1+1", "-2+3", "\t=1+1", "\r=1+1"]
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+def test_no_csv_cell_can_start_a_formula(formula):
+    # The actor comes from `--as` or any peer; the device id from any peer.
+    events = [e._replace(actor=formula) for e in incident(formula)]
+    events.append(ev(9, "note", {"text": "hi"})._replace(device_id="-1+1", actor="@x"))
+    rows = list(csv.reader(io.StringIO(to_csv(events, UTC))))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert cells and not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert "'@x" in cells and "'-1+1" in cells
 
 
 def test_csv_has_one_row_per_event_and_defuses_formulas():

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from warroom.config import load_settings
+from warroom.core.events import Event
+from warroom.core.hlc import Stamp
+from warroom.core.state import project
 from warroom.demo import build
 from warroom.store import EventLog
 from warroom.tui.app import WarroomApp
@@ -36,6 +40,75 @@ def seed_demo(path: Path) -> None:
 def demo_db(db_path: Path) -> Path:
     seed_demo(db_path)
     return db_path
+
+
+HOSTILE_NOTE = "01JZH0STI1E0000000000000N1"
+
+# (seconds before NOW, actor, kind, payload): outside text that has broken panes before.
+HOSTILE: list[tuple[int, str, str, dict[str, Any]]] = [
+    (
+        270,
+        "alice",
+        "title_changed",
+        {"title": "Checkout\t503s \u202eputuo\u202c after deploy\u200b [bold red]x[/] 中文 🔥"},
+    ),
+    (
+        240,
+        "李雷🔥",
+        "note",
+        {"text": "tab\there\u200bzero \u202eRLO\u202c \x1b[31mred\x1b[0m [bold red]x[/] end"},
+    ),
+    (
+        210,
+        "e\u0301\u0301ve",
+        "note",
+        {"text": "café combining, emoji 🔥👩\u200d💻❤\ufe0f wide 中文字符 [link=x]y[/link]"},
+    ),
+    (180, "alice", "role_assigned", {"role": "scribe", "person": "王小明\u202e"}),
+    (150, "alice", "pin", {"target": HOSTILE_NOTE, "pinned": True}),
+    (
+        120,
+        "[bold red]x[/]",
+        "log_pinned",
+        {"pod": "api\t1", "text": "ts\tINFO\t\x1b]0;pwn\x07 done\r\nnext"},
+    ),
+    (
+        90,
+        "peer\u200b",
+        "alert_received",
+        {"name": "Disk\u2066full\u2069", "source": "\x1b[2J", "summary": "中文" * 40},
+    ),
+    (60, "bob", "note", {"text": "last\tnote\u202e [b]markup[/b] with\ttabs\n\tand 🔥"}),
+]
+
+
+def seed_hostile(path: Path) -> int:
+    """Append the hostile events to the demo incident; returns the new event count."""
+    with EventLog(path) as log:
+        state = project(log.timeline.events(INCIDENT))
+        events = []
+        for n, (seconds, actor, kind, payload) in enumerate(HOSTILE):
+            wall = int((NOW - timedelta(seconds=seconds)).timestamp() * 1000)
+            event_id = HOSTILE_NOTE if n == 1 else f"01JZH0STI1E{n:015d}"
+            event = Event(
+                event_id,
+                INCIDENT,
+                "peer",
+                Stamp(wall, 0).encode(),
+                actor,
+                kind,
+                state.with_replaces(kind, payload),
+            )
+            state.apply(event)
+            events.append(event)
+        log.insert(events)
+        return state.event_count
+
+
+@pytest.fixture
+def hostile_db(demo_db: Path) -> Path:
+    seed_hostile(demo_db)
+    return demo_db
 
 
 @pytest.fixture

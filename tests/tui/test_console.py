@@ -519,3 +519,28 @@ async def test_the_footer_shows_remapped_keys_and_a_click_presses_one(
         offset = line.index("Update")
         await pilot.click(KeysFooter, offset=(offset, 0))
         await wait_for(pilot, lambda: screen_name(app) == "Composer")
+
+
+async def test_footer_hints_are_measured_in_cells(make_app, demo_db, tmp_path, monkeypatch):
+    """A wide key (a remapped CJK key) must not shift the right-aligned hint or the clicks."""
+    from rich.cells import cell_len
+
+    from tests.tui.test_hostile_text import cells
+    from warroom.tui.widgets.footer import KeysFooter
+
+    config = tmp_path / "config.toml"
+    config.write_text('[keys]\nquit = "中"\n')
+    monkeypatch.setenv("WARROOM_CONFIG", str(config))
+    app = make_app()
+    async with app.run_test(size=(140, 35)) as pilot:
+        await started(app, pilot)
+        footer = app.main.query_one(KeysFooter)
+        line = footer.render().plain
+        assert " 中 Quit " in line and line.endswith(" ^p palette ")
+        assert cell_len(line) == 139  # as with one-cell keys: right-aligned, to the cell
+        row = cells(line)
+        hints = {key: "".join(row[start:end]) for start, end, key, _ in footer._spans}
+        assert hints["中"] == " 中 Quit " and hints["ctrl+p"] == " ^p palette "
+        end = footer._spans[-1][1]
+        await pilot.click(KeysFooter, offset=(end - 1, 0))
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "CommandPalette")

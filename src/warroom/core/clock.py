@@ -135,9 +135,30 @@ class Metric:
 
     @property
     def met(self) -> bool | None:
+        """Within target once it has ended; None while it runs within target or has none.
+
+        A running metric is not met yet (it may still miss), but it has missed as soon as
+        it runs past its target.
+        """
         if self.value is None or self.target is None:
             return None
-        return self.value <= self.target
+        if self.value > self.target:
+            return False
+        return None if self.running else True
+
+    @property
+    def verdict(self) -> str:
+        """The "Met" column: yes, no, running, or — (no value or no target)."""
+        if self.met is None:
+            return "running" if self.running and self.target and self.value else "—"
+        return "yes" if self.met else "no"
+
+    @property
+    def shown(self) -> str:
+        """`42m/4h (running)`: the value, its target, and whether it is still counting."""
+        target = f"/{format_duration(self.target)}" if self.target else ""
+        running = " (running)" if self.running else ""
+        return f"{format_duration(self.value)}{target}{running}"
 
 
 def metrics(state: IncidentState, policy: Policy, now: datetime) -> list[Metric]:
@@ -185,19 +206,23 @@ def ic_missing_for(state: IncidentState, now: datetime) -> timedelta | None:
 
 
 def format_duration(value: timedelta | None) -> str:
-    """Compact human duration: 45s, 12m, 1h05m, 2d3h."""
+    """Compact human duration, two units at most and no empty one: 45s, 1m05s, 12m, 1h,
+    1h05m, 1d, 2d3h."""
     if value is None:
         return "—"
-    seconds = int(value.total_seconds())
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
+    # Whole seconds toward zero, in integers: floats lose seconds past ~100 million days.
+    micros = (value.days * 86400 + value.seconds) * 1_000_000 + value.microseconds
+    seconds = abs(micros) // 1_000_000
+    sign = "-" if micros < 0 and seconds else ""
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{sign}{days}d{hours}h"
-    if hours:
-        return f"{sign}{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{sign}{minutes}m" if minutes >= 10 else f"{sign}{minutes}m{secs:02d}s"
-    return f"{sign}{secs}s"
+        body = f"{days}d{hours}h" if hours else f"{days}d"
+    elif hours:
+        body = f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+    elif minutes:
+        body = f"{minutes}m{secs:02d}s" if minutes < 10 and secs else f"{minutes}m"
+    else:
+        body = f"{secs}s"
+    return sign + body

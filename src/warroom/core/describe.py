@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from warroom.core.events import Event
@@ -45,19 +46,41 @@ def _role(key: str) -> str:
 
 
 def _time(value: Any) -> str:
+    """A stored moment in UTC; as written when UTC would fall outside years 1-9999.
+
+    Payloads hold any ISO text a peer sent: a naive time names no zone, so none is claimed.
+    Years are always four digits (`strftime("%Y")` gives "1" for year 1 on glibc).
+    """
     try:
-        return datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M UTC")
+        moment = datetime.fromisoformat(str(value))
     except ValueError:
         return str(value)
+    zone = ""
+    if moment.tzinfo is not None:
+        try:
+            moment, zone = moment.astimezone(UTC), " UTC"
+        except OverflowError:
+            zone = f" {moment.tzname()}"
+    return f"{moment.year:04d}-{moment:%m-%d %H:%M}{zone}"
 
 
-def summarize(event: Event, limit: int = 0) -> str:
-    """What happened, in one clean line (no escape codes, no newlines)."""
+Lookup = Callable[[str], Event | None]
+
+
+def summarize(event: Event, limit: int = 0, lookup: Lookup | None = None) -> str:
+    """What happened, in one clean line (no escape codes, no newlines).
+
+    `lookup` finds another event by id, so that a pin can say what it pinned when its
+    payload carries no summary (older clients); without it the target is named by a short id.
+    """
     p = event.payload
     k = event.kind
     try:
-        text = _SUMMARIES[k](p) if k in _SUMMARIES else _generic(p)
-    except (KeyError, TypeError, ValueError):
+        if k == "pin":
+            text = _pin(p, lookup)
+        else:
+            text = _SUMMARIES[k](p) if k in _SUMMARIES else _generic(p)
+    except (KeyError, TypeError, ValueError, AttributeError):
         text = _generic(p)
     return one_line(text, limit)
 
@@ -67,14 +90,37 @@ def _generic(p: dict[str, Any]) -> str:
     return ", ".join(parts) or "(no details)"
 
 
+def _pin(p: dict[str, Any], lookup: Lookup | None) -> str:
+    verb = "pinned" if p.get("pinned", True) else "unpinned"
+    if p.get("summary"):
+        return f"{verb}: {p['summary']}"
+    target = str(p["target"])
+    found = lookup(target) if lookup else None
+    if found is None:
+        return f"{verb} event {target[-6:]}"
+    # The target is described without the lookup: a pin of a pin must not recurse.
+    return f"{verb} {found.actor}'s {label(found.kind)}: {summarize(found)}"
+
+
 def _action(p: dict[str, Any]) -> str:
-    outcome = {True: "ok", False: "FAILED", None: ""}[p.get("ok")]
-    text = p["description"]
-    if p.get("command"):
-        text += f" `{p['command']}`"
-    if outcome or p.get("result"):
-        text += f" → {outcome} {p.get('result', '')}".rstrip()
-    return text
+    """ "Rollout restart of deployment/checkout in shop → done": each thing said once.
+
+    Older consoles wrote the patch as the description and a result repeating the command
+    ("kubectl ...: done (<patch>)"); for those the command is the headline.
+    """
+    text = str(p.get("description") or p.get("command") or "action")
+    command = str(p.get("command") or "")
+    result = one_line(str(p.get("result") or ""))
+    if command and result.startswith(command):
+        text, result = command, result[len(command) :].lstrip(" :").split(" (", 1)[0]
+    if result == text:  # older consoles' failures: the message was the whole story
+        return text
+    ok = p.get("ok")
+    if ok is False:
+        outcome = "FAILED" + (f": {result}" if result else "")
+    else:
+        outcome = result or ("done" if ok else "")
+    return f"{text} → {outcome}" if outcome else text
 
 
 def _item(p: dict[str, Any]) -> str:
@@ -105,7 +151,6 @@ _SUMMARIES = {
         f"{_words(p['role'])} released" + (f" by {p['person']}" if p.get("person") else "")
     ),
     "note": lambda p: p["text"],
-    "pin": lambda p: ("pinned " if p.get("pinned", True) else "unpinned ") + p["target"],
     "update_posted": lambda p: f"{p.get('audience', 'internal')} update posted: {p['body']}",
     "action_taken": _action,
     "alert_received": lambda p: (

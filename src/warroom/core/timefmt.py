@@ -14,18 +14,26 @@ BLOCK = 900
 
 
 class TimeFormatter:
-    """`YYYY-MM-DD HH:MM:SS` in a zone, for epoch milliseconds or clock stamps."""
+    """`YYYY-MM-DD HH:MM:SS` in a zone, for epoch milliseconds or clock stamps.
+
+    Any moment a datetime can hold is shown: years keep four digits, and a moment whose
+    local time would fall past year 9999 or before year 1 (a synced milestone from a buggy
+    peer) is shown in UTC, marked " UTC", instead of raising.
+    """
 
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz
         self._blocks: dict[int, tuple[str, int]] = {}
-        self._last: tuple[int, str] = (-1, "")  # events come in bursts within one second
+        self._last: tuple[int | None, str] = (None, "")  # events come in bursts in one second
 
     def ms(self, epoch_ms: int) -> str:
         seconds = epoch_ms // 1000
         if seconds == self._last[0]:
             return self._last[1]
-        text = self._format(seconds)
+        try:
+            text = self._format(seconds)
+        except (OverflowError, ValueError):
+            text = self._utc(seconds)
         self._last = (seconds, text)
         return text
 
@@ -35,11 +43,18 @@ class TimeFormatter:
         if cached is None:
             local = datetime.fromtimestamp(block * BLOCK, UTC).astimezone(self.tz)
             if local.minute % 15 or local.second:  # an odd historic offset: no shortcut
-                return datetime.fromtimestamp(seconds, self.tz).isoformat(" ", "seconds")[:19]
-            cached = (local.strftime("%Y-%m-%d %H:"), local.minute)
+                return _text(datetime.fromtimestamp(seconds, UTC).astimezone(self.tz))
+            cached = (f"{local.year:04d}-{local:%m-%d %H}:", local.minute)
             self._blocks[block] = cached
         prefix, minute = cached
         return f"{prefix}{minute + into // 60:02d}:{into % 60:02d}"
+
+    @staticmethod
+    def _utc(seconds: int) -> str:
+        try:
+            return _text(datetime.fromtimestamp(seconds, UTC)) + " UTC"
+        except (OverflowError, ValueError, OSError):
+            return f"{seconds}s after 1970 UTC"
 
     def hlc(self, stamp: str) -> str:
         return self.ms(int(stamp[:13]))
@@ -47,4 +62,13 @@ class TimeFormatter:
     def dt(self, moment: datetime | None) -> str:
         if moment is None:
             return "—"
-        return self.ms(int(moment.timestamp() * 1000))
+        try:
+            epoch_ms = int(moment.timestamp() * 1000)
+        except (OverflowError, ValueError, OSError):  # a naive moment at the limits
+            return _text(moment)
+        return self.ms(epoch_ms)
+
+
+def _text(moment: datetime) -> str:
+    """`strftime("%Y")` drops leading zeros on glibc ("1-01-01"); this never does."""
+    return f"{moment.year:04d}-{moment:%m-%d %H:%M:%S}"

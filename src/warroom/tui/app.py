@@ -242,13 +242,16 @@ class WarroomApp(App[None]):
         except StoreError as exc:
             self.post_message(ReadFailed(str(exc)))
             return
-        self.post_message(Refreshed(incident_id, head, state, total, (number, events)))
+        self.post_message(Refreshed(incident_id, head, state, total, (number, events), flt))
 
     def on_read_failed(self, message: ReadFailed) -> None:
         self.notify(message.reason, title="Cannot read the log", severity="error", timeout=5)
 
     def on_refreshed(self, message: Refreshed) -> None:
-        if message.incident_id != self.incident_id or not self.screen_stack:
+        """Show what a poll read, unless a later read (or another filter) superseded it:
+        poll workers can finish out of order."""
+        stale = message.head < self._head or message.filter != self.filter
+        if message.incident_id != self.incident_id or stale or not self.screen_stack:
             return
         self._head = message.head
         self.state = message.state
@@ -665,7 +668,8 @@ class WarroomApp(App[None]):
             text.append(f"{event.time.astimezone(self.tz):%Y-%m-%d %H:%M:%S %Z}\n", "#8a8a8a")
             text.append(f"{one_line(event.actor, 30)} · {event.kind}\n", "#87afd7")
             body = event.payload.get("body") or event.payload.get("text")
-            text.append(clean(body) if isinstance(body, str) else summarize(event, 2000))
+            lookup = self.main.query_one(Timeline).find
+            text.append(clean(body) if isinstance(body, str) else summarize(event, 2000, lookup))
         self.main.query_one("#details", Static).update(text)
 
 

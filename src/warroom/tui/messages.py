@@ -8,6 +8,7 @@ from textual.message import Message
 
 from warroom.core.events import Event
 from warroom.core.state import IncidentState
+from warroom.store import TimelineFilter
 
 if TYPE_CHECKING:
     from warroom.core.templates import Template
@@ -26,6 +27,7 @@ class Refreshed(Message):
         state: IncidentState,
         total: int,
         page: tuple[int, list[Event]],
+        flt: TimelineFilter,
     ) -> None:
         super().__init__()
         self.incident_id = incident_id
@@ -33,6 +35,8 @@ class Refreshed(Message):
         self.state = state
         self.total = total
         self.page = page
+        self.filter = flt
+        """The filter it was read with: a reply to an older filter is dropped."""
         """The timeline page the cursor will sit on, fetched ahead."""
 
 

@@ -126,10 +126,20 @@ def to_markdown(
     timeline += ["", f"| Time ({zone}) | Who | Kind | What |", "|---|---|---|---|"]
     pinned = set(state.pinned_ids())
     actors: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    by_id: dict[str, Event] = {}
+
+    def find(event_id: str) -> Event | None:
+        """A pin without a summary (older clients) names its target by id; built on need."""
+        if not by_id:
+            by_id.update((e.id, e) for e in ordered)
+        return by_id.get(event_id)
+
     for e in ordered:
         who = actors.get(e.actor) or actors.setdefault(e.actor, inline(e.actor))
-        what = ("📌 " if e.id in pinned else "") + escape_line(summarize(e))
-        timeline.append(f"| {fmt.hlc(e.hlc)} | {who} | {label(e.kind)} | {what} |")
+        kind = kinds.get(e.kind) or kinds.setdefault(e.kind, inline(label(e.kind)))
+        what = ("📌 " if e.id in pinned else "") + escape_line(summarize(e, lookup=find))
+        timeline.append(f"| {fmt.hlc(e.hlc)} | {who} | {kind} | {what} |")
     section("Timeline", timeline)
 
     section(
@@ -149,7 +159,7 @@ def to_markdown(
     rows = ["| Metric | Value | Target | Met |", "|---|---|---|---|"]
     for m in clock.metrics(state, policy, as_of):
         value = clock.format_duration(m.value) + (" (running)" if m.running else "")
-        met = {True: "yes", False: "**no**", None: "—"}[m.met]
+        met = "**no**" if m.verdict == "no" else m.verdict
         target = clock.format_duration(m.target) if m.target else "—"
         rows.append(f"| {m.name} ({m.title.lower()}) | {value} | {target} | {met} |")
     section("Metrics", rows)
@@ -157,6 +167,8 @@ def to_markdown(
     roles = [f"| Role | Person | From ({zone}) | To |", "|---|---|---|---|"]
     for role in policy.roles:
         for t in state.role_history(role.key):
-            roles.append(f"| {role.name} | {inline(t.person)} | {when(t.start)} | {when(t.end)} |")
+            roles.append(
+                f"| {inline(role.name)} | {inline(t.person)} | {when(t.start)} | {when(t.end)} |"
+            )
     section("Roles", roles if len(roles) > 2 else [], "_No roles were assigned._")
     return "\n".join(out).rstrip("\n") + "\n"

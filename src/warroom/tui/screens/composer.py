@@ -176,7 +176,7 @@ class Composer(ModalScreen[Draft | None]):
         t = self.template
         question = Text()
         question.append(f"Record this {t.name.lower()} as posted to {t.audience}?\n\n")
-        question.append(body[:600] + ("…" if len(body) > 600 else ""), style="#d0d0d0")
+        question.append(clean(body[:600]) + ("…" if len(body) > 600 else ""), style="#d0d0d0")
         question.append("\n\nThe update cadence restarts from now.", style="#8a8a8a")
 
         def answer(yes: bool | None) -> None:

@@ -23,8 +23,9 @@ from textual.widgets import Input, Label, OptionList, SelectionList, Static
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
-from warroom.core.text import one_line
+from warroom.cells import cut
 from warroom.tui.keys import settle
+from warroom.tui.screens.dialogs import shown
 from warroom.tui.steps import (
     Choose,
     Confirm,
@@ -67,7 +68,7 @@ class FlowScreen(ModalScreen[Outcome]):
     def compose(self) -> ComposeResult:
         wide = isinstance(self.step, Read | Tick)
         with Vertical(classes="dialog wide" if wide else "dialog"):
-            yield Label(Text(self.step.title), classes="dialog-title", id="flow-title")
+            yield Label(shown(self.step.title), classes="dialog-title", id="flow-title")
             with Vertical(id="flow-step"):
                 yield from self._widgets(self.step)
             yield Label(self._help(self.step), classes="dialog-help", id="flow-help")
@@ -83,7 +84,7 @@ class FlowScreen(ModalScreen[Outcome]):
         if isinstance(step, Choose):
             values = [value for value, _ in step.options]
             options = OptionList(
-                *(Option(Text(one_line(label, 200)), id=value) for value, label in step.options),
+                *(Option(Text(cut(label, 200)), id=value) for value, label in step.options),
                 id="flow-options",
             )
             if step.current in values:
@@ -92,18 +93,18 @@ class FlowScreen(ModalScreen[Outcome]):
                 options.highlighted = 0
             widgets: list[Widget] = [options]
             if step.note:
-                widgets.append(Label(Text(step.note), classes="dialog-note"))
+                widgets.append(Label(shown(step.note), classes="dialog-note"))
             return widgets
         if isinstance(step, Fill):
             widgets = []
             for field in step.fields:
-                widgets.append(Label(Text(field.label)))
+                widgets.append(Label(shown(field.label)))
                 widgets.append(
                     Input(value=field.value, placeholder=field.placeholder, id=f"f-{field.name}")
                 )
                 error = step.errors.get(field.name, "")
-                widgets.append(Label(Text(error), classes="dialog-error", id=f"e-{field.name}"))
-            widgets.append(Label(Text(step.error), classes="dialog-error", id="form-error"))
+                widgets.append(Label(shown(error), classes="dialog-error", id=f"e-{field.name}"))
+            widgets.append(Label(shown(step.error), classes="dialog-error", id="form-error"))
             return widgets
         if isinstance(step, Confirm | Read):
             return [VerticalScroll(Static(step.body), classes="dialog-body", id="flow-body")]
@@ -111,9 +112,11 @@ class FlowScreen(ModalScreen[Outcome]):
             selections: list[Selection[str]] = []
             for heading, items in step.groups:
                 selections.append(
-                    Selection(Text(heading, style="bold"), f"\0{heading}", False, disabled=True)
+                    Selection(
+                        Text(cut(heading, 200), style="bold"), f"\0{heading}", False, disabled=True
+                    )
                 )
-                selections += [Selection(Text(item), item, item in step.checked) for item in items]
+                selections += [Selection(shown(item), item, item in step.checked) for item in items]
             ticks = SelectionList[str](*selections, id="flow-ticks")
             ticks.highlighted = 1  # the first item, under the first heading
             return [ticks]
@@ -146,7 +149,7 @@ class FlowScreen(ModalScreen[Outcome]):
             self._refill(step)
             return
         self.step = step
-        self.query_one("#flow-title", Label).update(Text(step.title))
+        self.query_one("#flow-title", Label).update(shown(step.title))
         self.query_one("#flow-help", Label).update(self._help(step))
         body = self.query_one("#flow-step", Vertical)
         await body.remove_children()
@@ -160,8 +163,8 @@ class FlowScreen(ModalScreen[Outcome]):
         self.step = step
         for field in step.fields:
             self.query_one(f"#f-{field.name}", Input).value = field.value
-            self.query_one(f"#e-{field.name}", Label).update(Text(step.errors.get(field.name, "")))
-        self.query_one("#form-error", Label).update(Text(step.error))
+            self.query_one(f"#e-{field.name}", Label).update(shown(step.errors.get(field.name, "")))
+        self.query_one("#form-error", Label).update(shown(step.error))
         self._focus(step)
 
     async def _send(self, answer: Any) -> None:
@@ -219,7 +222,7 @@ class FlowScreen(ModalScreen[Outcome]):
             except ValueError as exc:
                 errors[field.name] = str(exc)
         for field in step.fields:
-            self.query_one(f"#e-{field.name}", Label).update(Text(errors.get(field.name, "")))
+            self.query_one(f"#e-{field.name}", Label).update(shown(errors.get(field.name, "")))
         self.query_one("#form-error", Label).update(Text(""))
         if errors:
             first = next(i for i, f in enumerate(step.fields) if f.name in errors)

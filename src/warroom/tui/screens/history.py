@@ -7,10 +7,10 @@ from datetime import tzinfo
 
 from rich.text import Text
 
+from warroom.cells import cut, fit
 from warroom.core.describe import conflict_sides
 from warroom.core.policy import Policy
 from warroom.core.state import IncidentState
-from warroom.core.text import one_line
 
 FMT = "%Y-%m-%d %H:%M"
 
@@ -22,14 +22,12 @@ def history_text(state: IncidentState, policy: Policy, tz: tzinfo) -> Text:
     for role in policy.roles:
         for t in state.role_history(role.key):
             end = t.end.astimezone(tz).strftime(FMT) if t.end else "now"
-            text.append(
-                f"  {role.name:<20} {one_line(t.person, 16):<16} "
-                f"{t.start.astimezone(tz):{FMT}} → {end}\n"
-            )
+            start = t.start.astimezone(tz).strftime(FMT)
+            text.append(f"  {fit(role.name, 20)} {fit(t.person, 16)} {start} → {end}\n")
     text.append("\nStatus changes\n", style="bold")
     for tr in state.transitions():
         text.append(
-            f"  {tr.at.astimezone(tz):{FMT}}  {tr.old or '—'} → {tr.new} ({one_line(tr.actor, 16)})"
+            f"  {tr.at.astimezone(tz):{FMT}}  {tr.old or '—'} → {tr.new} ({cut(tr.actor, 16)})"
         )
         if tr.warning:
             text.append(f"  ⚠ {tr.warning}", style="#ffaf00")
@@ -39,10 +37,10 @@ def history_text(state: IncidentState, policy: Policy, tz: tzinfo) -> Text:
         text.append("\nConcurrent changes (kept the latest by clock)\n", style="bold")
         for c in conflicts:
             sides = conflict_sides(
-                [f"{one_line(str(e.value), 20)} ({one_line(e.actor, 16)})" for e in c.entries],
+                [f"{cut(str(e.value), 20)} ({cut(e.actor, 16)})" for e in c.entries],
                 limit=10,
             )
-            text.append(f"  {c.field}: {sides} → kept {one_line(str(c.winner.value), 20)}\n")
+            text.append(f"  {c.field}: {sides} → kept {cut(str(c.winner.value), 20)}\n")
     return text
 
 
@@ -52,6 +50,6 @@ def keys_text(sections: Sequence[tuple[str, Iterable[tuple[str, str]]]]) -> Text
     for n, (title, keys) in enumerate(sections):
         text.append(("\n" if n else "") + f"{title}\n", style="bold")
         for key, description in keys:
-            text.append(f"  {key:<16}", style="bold #ffaf00")
+            text.append(f"  {fit(key, 16)}", style="bold #ffaf00")
             text.append(f"{description}\n")
     return text

@@ -8,6 +8,7 @@ as one line of text; a click on a hint presses its key, as in Textual's footer.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.screen import Screen
@@ -70,17 +71,17 @@ class KeysFooter(Widget, can_focus=False):
                     (binding.key, self.app.get_key_display(binding), binding.description, enabled)
                 )
         text = Text(no_wrap=True, overflow="ellipsis", end="")
-        self._spans = []
+        self._spans = []  # in cells, as clicks arrive: a remapped key may be a wide character
         for key, display, description, enabled in hints + ([tail] if tail else []):
-            start = len(text)
+            start = text.cell_len
             if key == palette:  # right-aligned, like Textual's footer
-                gap = max(1, self.size.width - start - len(display) - len(description) - 4)
-                text.append(" " * gap)
-                start = len(text)
+                width = cell_len(display) + cell_len(description)
+                text.append(" " * max(1, self.size.width - start - width - 4))
+                start = text.cell_len
             dim = "" if enabled else " dim"
             text.append(f" {display} ", key_style + dim if dim else key_style)
             text.append(f"{description} ", description_style + dim if dim else description_style)
-            self._spans.append((start, len(text), key, enabled))
+            self._spans.append((start, text.cell_len, key, enabled))
         return text
 
     def on_mouse_down(self, event: events.MouseDown) -> None:

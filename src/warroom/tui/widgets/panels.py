@@ -2,22 +2,23 @@
 
 Each panel is a pure function of (state, policy, now, ...) turned into Text, so it can be
 tested without an app; widgets only call `update`. Outside text goes in as plain strings
-(`Text.append`), never as markup.
+(`Text.append`), never as markup, cleaned and cut to a width in terminal cells
+(`warroom.cells`), so a name in CJK or with a bidi override keeps every column in place.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from rich.text import Text
 from textual.widgets import Static
 
+from warroom.cells import cut, fit
 from warroom.core import clock
 from warroom.core.describe import conflict_sides
 from warroom.core.policy import Policy
 from warroom.core.state import IncidentState
-from warroom.core.text import one_line
 
 SEVERITY_COLOURS = {"SEV1": "#ff0000", "SEV2": "#ff8700", "SEV3": "#d7af00", "SEV4": "#5f87af"}
 STATUS_COLOURS = {
@@ -41,7 +42,25 @@ class Context:
     cluster: str = "no cluster"
 
     def hhmm(self, at: datetime | None) -> str:
-        return at.astimezone(self.tz).strftime("%H:%M") if at else "—"
+        """The local clock time; in UTC, marked, where the local date would pass year 9999."""
+        if at is None:
+            return "—"
+        try:
+            return at.astimezone(self.tz).strftime("%H:%M")
+        except (OverflowError, ValueError):
+            return f"{at.astimezone(UTC):%H:%M} UTC"
+
+    def moment(self, at: datetime | None) -> str:
+        """A clock time when within a day of now, else with its date: a deadline that a
+        snooze pushed to next week (or to year 9999) must not read as today's."""
+        if at is None or abs(at - self.now) < timedelta(days=1):
+            return self.hhmm(at)
+        try:
+            local = at.astimezone(self.tz)
+        except (OverflowError, ValueError):
+            local = at.astimezone(UTC)
+            return f"{local.year:04d}-{local:%m-%d %H:%M} UTC"
+        return f"{local.year:04d}-{local:%m-%d %H:%M}"
 
 
 def countdown(value: timedelta | None) -> str:
@@ -55,6 +74,10 @@ def countdown(value: timedelta | None) -> str:
 
 
 def header_text(ctx: Context) -> Text:
+    """Severity, status, how long it has run (or ran) and the title; then who leads it.
+
+    The title comes last on its line: a long one is cut there, never pushing the rest out.
+    """
     s = ctx.state
     sev, status = s.current_severity, s.current_status
     text = Text()
@@ -63,23 +86,29 @@ def header_text(ctx: Context) -> Text:
     text.append(
         f" {status.upper()} ", style=f"bold #000000 on {STATUS_COLOURS.get(status, '#8a8a8a')}"
     )
+    resolved = clock.resolved_at(s)
+    if s.declared_at is None:
+        text.append("  ⏱ —", style="#d0d0d0")
+    elif resolved is not None:
+        ran = clock.format_duration(resolved - s.declared_at)
+        text.append(f"  ✓ resolved after {ran}", style="#5fd75f")
+    else:
+        text.append(f"  ⏱ {clock.format_duration(ctx.now - s.declared_at)}", style="#d0d0d0")
     text.append("  ")
-    text.append(one_line(s.title.value or "Untitled", 80), style="bold")
-    elapsed = clock.format_duration(ctx.now - s.declared_at) if s.declared_at else "—"
-    text.append(f"   ⏱ {elapsed}", style="#d0d0d0")
+    text.append(cut(s.title.value or "Untitled", 80), style="bold")
     text.append("\n")
     ic = s.holder("incident_commander")
     text.append(f" {s.incident_id[-6:]}", style="#8a8a8a")
     text.append("  IC ", style="#8a8a8a")
-    text.append(one_line(ic.value, 20) if ic else "none", style="bold" if ic else "bold #ff5f5f")
+    text.append(cut(ic.value, 20) if ic else "none", style="bold" if ic else "bold #ff5f5f")
     cad = clock.cadence(s, ctx.policy, ctx.now)
     if cad.level != "stopped":
         text.append("  next update ", style="#8a8a8a")
         text.append(countdown(cad.remaining), style=f"bold {CADENCE_COLOURS[cad.level]}")
     text.append("  ⇅ ", style="#8a8a8a")
-    text.append(ctx.sync)
+    text.append(cut(ctx.sync, 40))
     text.append("  ☸ ", style="#8a8a8a")
-    text.append(one_line(ctx.cluster, 40))
+    text.append(cut(ctx.cluster, 40))
     return text
 
 
@@ -88,9 +117,9 @@ def roles_text(ctx: Context) -> Text:
     text = Text()
     for role in ctx.policy.roles:
         holder = s.holder(role.key)
-        text.append(f"{role.name[:18]:<18} ", style="#8a8a8a")
+        text.append(fit(role.name, 18) + " ", style="#8a8a8a")
         if holder:
-            text.append(one_line(holder.value, 11).ljust(11), style="bold")
+            text.append(fit(holder.value, 11), style="bold")
             since = clock.format_duration(ctx.now - holder.time)
             text.append(f" {ctx.hhmm(holder.time)} {since}", style="#8a8a8a")
         else:
@@ -109,7 +138,7 @@ def roles_text(ctx: Context) -> Text:
     conflicts = s.conflicts()
     if conflicts:
         last = conflicts[-1]
-        sides = conflict_sides([one_line(str(e.value), 12) for e in last.entries], limit=2)
+        sides = conflict_sides([cut(str(e.value), 12) for e in last.entries], limit=2)
         text.append(f"⚡ conflict on {last.field}: {sides}", style="#ffaf00")
     text.rstrip()
     return text
@@ -129,29 +158,28 @@ def cadence_text(ctx: Context) -> Text:
         text.append(countdown(cad.remaining), style=f"bold {colour}")
         text.append("\n")
         text.append(
-            f"due {ctx.hhmm(cad.due_at)} · every {clock.format_duration(cad.every)}",
+            f"due {ctx.moment(cad.due_at)} · every {clock.format_duration(cad.every)}",
             style="#8a8a8a",
         )
-        text.append(f" · last {ctx.hhmm(cad.last_update_at)}\n", style="#8a8a8a")
+        text.append(f" · last {ctx.moment(cad.last_update_at)}\n", style="#8a8a8a")
         if cad.snoozed_until:
-            text.append(f"snoozed: {one_line(cad.snooze_reason, 30)}\n", style="#ffaf00")
+            text.append(f"snoozed: {cut(cad.snooze_reason, 30)}\n", style="#ffaf00")
     esc = clock.escalation(s, p, ctx.now)
     if esc:
         text.append(f"Escalation L{esc.step.level} ", style="bold")
-        text.append(one_line(", ".join(esc.people), 40))
+        text.append(cut(", ".join(esc.people), 40))
         if esc.step.notify:
-            text.append(f" ({esc.step.notify})", style="#8a8a8a")
+            text.append(f" ({cut(esc.step.notify, 40)})", style="#8a8a8a")
         if esc.next_step and esc.next_at:
-            text.append(f"\n  L{esc.next_step.level} at {ctx.hhmm(esc.next_at)}", style="#8a8a8a")
+            text.append(f"\n  L{esc.next_step.level} at {ctx.moment(esc.next_at)}", style="#8a8a8a")
         text.append("\n")
     for m in clock.metrics(s, p, ctx.now):
         if m.name not in ("MTTA", "MTTR") or m.value is None:
             continue
-        colour = "#5fd75f" if m.met in (True, None) else "#ff5f5f"
-        target = f"/{clock.format_duration(m.target)}" if m.target else ""
+        colour = "#ff5f5f" if m.met is False else "#5fd75f"
         text.append(f"{m.name} ", style="#8a8a8a")
-        text.append(f"{clock.format_duration(m.value)}{target}", style=colour)
-        text.append("… " if m.running else "  ", style="#8a8a8a")
+        text.append(m.shown, style=colour)
+        text.append("  ")
     done = sum(s.checked(i) for i in p.checklist)
     text.append(f"\nChecklist {done}/{len(p.checklist)}", style="#8a8a8a")
     return text

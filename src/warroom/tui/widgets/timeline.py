@@ -2,8 +2,9 @@
 
 Rows are drawn with the line API from pages of the log cached in memory. A page that is not
 cached yet draws as a placeholder while a worker thread fetches it; the widget never reads
-the database on the UI thread. Text is drawn as plain segments, so markup and escape codes
-in notes are shown literally (they are also stripped by `core.text.clean`).
+the database on the UI thread. Text is drawn as plain segments, so markup in notes is shown
+literally; every column is cleaned and fitted to its width in terminal cells
+(`warroom.cells.fit`), so tabs, bidi overrides or CJK names never shift the border.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from warroom.cells import fit
 from warroom.core.describe import label, summarize
 from warroom.core.events import Event
-from warroom.core.text import one_line
 from warroom.core.timefmt import TimeFormatter
 
 PAGE = 200
@@ -78,6 +79,7 @@ class Timeline(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self._fetch = fetch
         self._pages: dict[int, list[Event]] = {}
+        self._by_id: dict[str, Event] = {}  # the events of cached pages, for pins' targets
         self._loading: set[int] = set()
         self.total = 0
         self.follow = True
@@ -93,9 +95,10 @@ class Timeline(ScrollView, can_focus=True):
         """The log changed: drop cached pages (but the one fetched ahead), keep the cursor."""
         self._generation += 1
         self._pages.clear()
+        self._by_id.clear()
         self._loading.clear()
         if page is not None:
-            self._pages[page[0]] = page[1]
+            self._keep(*page)
         self.pinned = pinned
         self.total = total
         self.virtual_size = Size(self.size.width, total)
@@ -116,6 +119,14 @@ class Timeline(ScrollView, can_focus=True):
         offset = index % PAGE
         return page[offset] if offset < len(page) else None
 
+    def _keep(self, number: int, events: list[Event]) -> None:
+        self._pages[number] = events
+        self._by_id.update((e.id, e) for e in events)
+
+    def find(self, event_id: str) -> Event | None:
+        """An event of a cached page, by id: a pin without a summary names its target."""
+        return self._by_id.get(event_id)
+
     @property
     def selected(self) -> Event | None:
         return self.event_at(self.cursor)
@@ -135,7 +146,7 @@ class Timeline(ScrollView, can_focus=True):
         if generation != self._generation:
             return
         self._loading.discard(number)
-        self._pages[number] = events
+        self._keep(number, events)
         self.refresh()
         if number == self.cursor // PAGE:
             self.post_message(self.Selected(self.selected))
@@ -144,7 +155,7 @@ class Timeline(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
-        width = self.size.width
+        width = self.scrollable_content_region.width  # the scrollbar would hide a last cell
         if index >= self.total:
             return Strip.blank(width)
         event = self.event_at(index)
@@ -161,15 +172,17 @@ class Timeline(ScrollView, can_focus=True):
         narrow = width < 90
         when = self.fmt.hlc(event.hlc)[11 : 16 if narrow else 19]
         actor_w, kind_w = (8, 9) if narrow else (10, 11)
-        actor = one_line(event.actor, actor_w).ljust(actor_w)
-        kind = label(event.kind)[:kind_w].ljust(kind_w)
+        actor = fit(event.actor, actor_w)
+        kind = fit(label(event.kind), kind_w)
         text_width = max(width - (2 + len(when) + 1 + actor_w + 1 + kind_w + 1), 1)
+        # A character cut first bounds the work for a 20,000-character note.
+        what = summarize(event, 4 * text_width + 8, lookup=self.find)
         segments = [
             Segment(mark, base + Style(color="#ffaf00", bold=True)),
             Segment(when + " ", base + Style(color="#8a8a8a")),
             Segment(actor + " ", base + Style(color="#87afd7")),
             Segment(kind + " ", base + Style.parse(KIND_STYLES.get(event.kind, "#bcbcbc"))),
-            Segment(summarize(event, text_width).ljust(text_width), base),
+            Segment(fit(what, text_width), base),
         ]
         return Strip(segments, width).crop(0, width)
 
