@@ -121,16 +121,25 @@ class WarroomApp(App[None]):
         yield KeysFooter()
 
     def on_mount(self) -> None:
+        # The widgets the console updates, found once: timers and messages that arrive while
+        # the app shuts down then touch detached widgets instead of failing a query.
+        main = self.main
+        self.timeline = main.query_one(Timeline)
+        self.header = main.query_one("#header", Static)
+        self.cadence_panel = main.query_one("#cadence", Panel)
+        self.roles_panel = main.query_one("#roles", Panel)
+        self.details = main.query_one("#details", Static)
+        self.cluster = main.query_one(ClusterRow)
         if self.settings.keys:
             self.set_keymap(dict(self.settings.keys))
-        self.main.query_one("#timeline", Timeline).border_title = "Timeline"
+        self.timeline.border_title = "Timeline"
         self.writer.start()
         if self.settings.server and self.settings.token:
             self.sync_label = "connecting"
             self._start_sync()
         self.set_interval(POLL_SECONDS, self.poll)
         self.set_interval(1.0, self.tick)
-        self.main.query_one(Timeline).focus()
+        self.timeline.focus()
         if self.incident_id is None:
             self._list_incidents(at_start=True)
         else:
@@ -222,7 +231,7 @@ class WarroomApp(App[None]):
     def poll(self, force: bool = False) -> None:
         if self.incident_id is None or not self.screen_stack:
             return
-        timeline = self.main.query_one(Timeline)
+        timeline = self.timeline
         self._poll(
             self.incident_id, self.filter, force, None if timeline.follow else timeline.cursor
         )
@@ -255,7 +264,7 @@ class WarroomApp(App[None]):
             return
         self._head = message.head
         self.state = message.state
-        timeline = self.main.query_one(Timeline)
+        timeline = self.timeline
         timeline.reset(message.total, set(message.state.pinned_ids()), message.page)
         query = self.filter.query()
         timeline.border_title = "Timeline" + (f" · filter: {query}" if query else "")
@@ -293,13 +302,12 @@ class WarroomApp(App[None]):
         ctx = self.context()
         if ctx is None or not self.screen_stack:
             return
-        self.main.query_one("#header", Static).update(header_text(ctx))
+        self.header.update(header_text(ctx))
         cad = clock.cadence(ctx.state, ctx.policy, ctx.now)
-        cadence_panel = self.main.query_one("#cadence", Panel)
-        cadence_panel.show(cadence_text(ctx))
-        cadence_panel.set_class(cad.level == "amber", "-amber")
-        cadence_panel.set_class(cad.level == "overdue", "-overdue")
-        self.main.query_one("#roles", Panel).show(roles_text(ctx))
+        self.cadence_panel.show(cadence_text(ctx))
+        self.cadence_panel.set_class(cad.level == "amber", "-amber")
+        self.cadence_panel.set_class(cad.level == "overdue", "-overdue")
+        self.roles_panel.show(roles_text(ctx))
         if alarms:
             self._alarms(ctx, cad)
 
@@ -380,14 +388,14 @@ class WarroomApp(App[None]):
             self.submit(outcome.commands, outcome.message, declare=outcome.declare)
         elif isinstance(outcome, steps.ApplyFilter):
             self.filter = outcome.filter
-            self.main.query_one(Timeline).follow = True
+            self.timeline.follow = True
             self.poll(force=True)
         elif isinstance(outcome, steps.JumpTo):
             self._jump(outcome.moment)
         elif isinstance(outcome, steps.OpenIncident):
             self.switch_to(outcome.incident_id)
         elif isinstance(outcome, steps.SwitchCluster):
-            self.main.query_one(ClusterRow).switch(
+            self.cluster.switch(
                 outcome.context, outcome.namespace, outcome.all_namespaces
             )
         elif isinstance(outcome, steps.Notice):
@@ -476,7 +484,7 @@ class WarroomApp(App[None]):
         from warroom.core.describe import summarize
 
         await keys.settle(self.main.focused)  # the cursor keys pressed before `p` land first
-        event = self.main.query_one(Timeline).selected
+        event = self.timeline.selected
         if event is None or self.state is None:
             return
         pinned = not self.state.is_pinned(event.id)
@@ -536,7 +544,7 @@ class WarroomApp(App[None]):
         names = list(zones)
         at = names.index(str(self.tz)) if str(self.tz) in names else -1
         self.tz = zones[names[(at + 1) % len(names)]]
-        self.main.query_one(Timeline).set_timezone(self.tz)
+        self.timeline.set_timezone(self.tz)
         self.notify(f"Times in {self.tz}")
         self.tick()
 
@@ -548,7 +556,7 @@ class WarroomApp(App[None]):
         self._list_incidents(at_start=False)
 
     def action_cluster(self) -> None:
-        gateway = self.main.query_one(ClusterRow).gateway
+        gateway = self.cluster.gateway
         if gateway is None:
             self.notify(
                 "No kubeconfig: run with --kubeconfig or KUBECONFIG (or start `warroom sim`)",
@@ -617,7 +625,7 @@ class WarroomApp(App[None]):
         self.post_message(Jumped(index))
 
     def on_jumped(self, message: Jumped) -> None:
-        self.main.query_one(Timeline).go_to(message.index)
+        self.timeline.go_to(message.index)
 
     # -- export -----------------------------------------------------------------------------------
 
@@ -668,9 +676,9 @@ class WarroomApp(App[None]):
             text.append(f"{event.time.astimezone(self.tz):%Y-%m-%d %H:%M:%S %Z}\n", "#8a8a8a")
             text.append(f"{one_line(event.actor, 30)} · {event.kind}\n", "#87afd7")
             body = event.payload.get("body") or event.payload.get("text")
-            lookup = self.main.query_one(Timeline).find
+            lookup = self.timeline.find
             text.append(clean(body) if isinstance(body, str) else summarize(event, 2000, lookup))
-        self.main.query_one("#details", Static).update(text)
+        self.details.update(text)
 
 
 def _read(step: Any) -> Flow:
