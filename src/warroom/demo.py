@@ -35,7 +35,7 @@ from warroom.core.commands import (
 from warroom.core.events import Event
 from warroom.core.hlc import Stamp
 from warroom.core.ids import new_id
-from warroom.core.policy import DEFAULT_POLICY
+from warroom.core.policy import DEFAULT_POLICY, Status
 from warroom.core.state import IncidentState
 from warroom.store import EventLog
 
@@ -132,7 +132,7 @@ def _script(now: datetime) -> list[tuple[int, str, Command]]:
             15,
             "bob",
             ChangeStatus(
-                status="identified", reason="2.5.0 crashes on the missing eu-west-3 tax rate"
+                status=Status.IDENTIFIED, reason="2.5.0 crashes on the missing eu-west-3 tax rate"
             ),
         ),
         (

@@ -12,8 +12,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -25,10 +27,11 @@ DEMO = Path(".demo")
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
-def warroom(*args: str, **kwargs) -> subprocess.CompletedProcess:
+def warroom(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "warroom", *args],
         check=True,
@@ -38,7 +41,7 @@ def warroom(*args: str, **kwargs) -> subprocess.CompletedProcess:
     )
 
 
-def background(stack: ExitStack, name: str, *args: str) -> subprocess.Popen:
+def background(stack: ExitStack, name: str, *args: str) -> subprocess.Popen[bytes]:
     """A helper process, logging to .demo/NAME.log, stopped when the demo ends."""
     log = open(DEMO / f"{name}.log", "w")  # noqa: SIM115 - closed by the stack callback
     proc = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT)
@@ -55,7 +58,7 @@ def background(stack: ExitStack, name: str, *args: str) -> subprocess.Popen:
     return proc
 
 
-def wait_until(check, what: str, timeout: float = 20.0) -> None:
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():

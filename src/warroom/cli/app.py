@@ -53,7 +53,9 @@ class LazyGroup(click.Group):
         if cmd_name in self.commands or cmd_name not in COMMANDS:
             return super().get_command(ctx, cmd_name)
         module, _, attribute = COMMANDS[cmd_name].partition(":")
-        command = getattr(importlib.import_module(f"warroom.cli.{module}"), attribute)
+        command: click.Command = getattr(
+            importlib.import_module(f"warroom.cli.{module}"), attribute
+        )
         self.add_command(common_options(command), cmd_name)
         return command
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,7 +117,7 @@ def build(kind: type[C], /, **fields: Any) -> C:
         raise Failure(str(exc)) from None
 
 
-def _set(attr: str):
+def _set(attr: str) -> Callable[[click.Context, click.Parameter, object], None]:
     def callback(click_ctx: click.Context, _param: click.Parameter, value: object) -> None:
         if value is not None:
             setattr(click_ctx.find_object(Ctx), attr, value)

@@ -7,7 +7,9 @@ transaction, so the CLI, the console and the server agree on what is allowed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any, TypeVar
 
 import click
 
@@ -32,12 +34,14 @@ from warroom.core.policy import MILESTONES, POSTMORTEM_FIELDS, parse_status
 from warroom.core.state import transition_warning
 from warroom.core.timeparse import parse_date, parse_duration, parse_when
 
+T = TypeVar("T")
+
 
 def _done(event: Event, text: str) -> None:
     click.echo(f"{text} ({event.id[-6:]})")
 
 
-def _parsed(parse, *args):  # type: ignore[no-untyped-def]
+def _parsed(parse: Callable[..., T], *args: Any) -> T:
     try:
         return parse(*args)
     except ValueError as exc:

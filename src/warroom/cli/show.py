@@ -196,7 +196,8 @@ def show(
         when_due = when(cad.due_at)
         left = clock.format_duration(cad.remaining)
         state_word = {"ok": "due in", "amber": "due SOON, in", "overdue": "OVERDUE by"}[cad.level]
-        amount = clock.format_duration(-cad.remaining) if cad.level == "overdue" else left
+        overdue = cad.level == "overdue" and cad.remaining is not None
+        amount = clock.format_duration(-cad.remaining) if overdue and cad.remaining else left
         echo(
             f"Updates: every {clock.format_duration(cad.every)}; next {when_due} "
             f"({state_word} {amount}); last {when(cad.last_update_at)}"

@@ -84,19 +84,17 @@ def _visible(text: str) -> str:
     return text
 
 
-def _text(max_length: int, min_length: int = 0) -> Any:
-    base = Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
-    ]
-    return Annotated[base, AfterValidator(_visible)] if min_length else base
+def _stripped(max_length: int, min_length: int = 0) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
 
 
-Title = _text(200, 1)
-Person = _text(200, 1)
-Line = _text(500)
-Text = _text(20_000)
-Required = _text(20_000, 1)
-Body = _text(50_000, 1)
+Visible = AfterValidator(_visible)
+Title = Annotated[str, _stripped(200, 1), Visible]
+Person = Annotated[str, _stripped(200, 1), Visible]
+Line = Annotated[str, _stripped(500)]
+Text = Annotated[str, _stripped(20_000)]
+Required = Annotated[str, _stripped(20_000, 1), Visible]
+Body = Annotated[str, _stripped(50_000, 1), Visible]
 EventId = Annotated[str, Field(pattern=ULID_RE.pattern)]
 
 

@@ -124,7 +124,7 @@ def _action(p: dict[str, Any]) -> str:
 
 
 def _item(p: dict[str, Any]) -> str:
-    text = p["text"]
+    text = str(p["text"])
     if p.get("owner"):
         text += f" — owner {p['owner']}"
     if p.get("due"):
@@ -132,7 +132,7 @@ def _item(p: dict[str, Any]) -> str:
     return text
 
 
-_SUMMARIES = {
+_SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "declared": lambda p: (
         f"{p['severity']} declared: {p['title']}"
         + (f" — impact: {p['impact']}" if p.get("impact") else "")

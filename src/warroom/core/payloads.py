@@ -239,7 +239,8 @@ def normalise(
     if parsed is None:
         if not isinstance(payload, dict):
             raise TypeError("payload must be a JSON object")
-        return json.loads(json.dumps(payload))
+        copied: dict[str, Any] = json.loads(json.dumps(payload))
+        return copied
     return parsed.model_dump(mode="json")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import json
+from collections.abc import Callable
 from dataclasses import astuple, dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -389,14 +390,17 @@ def _declared(s: IncidentState, e: Event, p: dict[str, Any]) -> None:
     s.components.add(Entry(**base, value=list(p.get("components", []))))
 
 
-def _field(name: str, key: str):
+Handler = Callable[["IncidentState", Event, dict[str, Any]], None]
+
+
+def _field(name: str, key: str) -> Handler:
     def handler(s: IncidentState, e: Event, p: dict[str, Any]) -> None:
         getattr(s, name).add(s._entry(e, p[key]))
 
     return handler
 
 
-def _keyed(name: str, key: str, value_key: str | None, default: Any = None):
+def _keyed(name: str, key: str, value_key: str | None, default: Any = None) -> Handler:
     def handler(s: IncidentState, e: Event, p: dict[str, Any]) -> None:
         registers: dict[str, Register] = getattr(s, name)
         value = p.get(value_key, default) if value_key else default

@@ -8,8 +8,7 @@ limits), never here, and the context holds plain strings only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta, tzinfo
 
 from warroom.core import clock
 from warroom.core.export.markdown import channel_name
@@ -130,7 +129,7 @@ def suggested(state: IncidentState) -> str:
     return "status-update"
 
 
-def context(state: IncidentState, policy: Policy, now: datetime, tz: ZoneInfo) -> dict[str, str]:
+def context(state: IncidentState, policy: Policy, now: datetime, tz: tzinfo) -> dict[str, str]:
     """Fields filled from incident state; plain strings so templates can't reach objects."""
     cad = clock.cadence(state, policy, now)
     every = cad.every

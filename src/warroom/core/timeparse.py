@@ -51,9 +51,9 @@ def parse_when(text: str, now: datetime, tz: tzinfo) -> datetime:
     if rel != lowered or lowered.startswith("-"):
         return now - parse_duration(rel.lstrip("-"))
     if _CLOCK.fullmatch(raw):
-        parts = [int(p) for p in raw.split(":")]
+        hour, minute, second = (int(p) for p in (raw + ":0").split(":")[:3])
         try:
-            moment = datetime.combine(now.astimezone(tz).date(), time(*parts), tz)
+            moment = datetime.combine(now.astimezone(tz).date(), time(hour, minute, second), tz)
         except ValueError:
             raise ValueError(f"not a time of day: {text!r} (try 14:05)") from None
         return moment - timedelta(days=1) if moment > now + timedelta(minutes=1) else moment

@@ -20,7 +20,7 @@ class Outbox:
 
     def pending(self) -> int:
         """How many local events the server has not acknowledged yet."""
-        return self.db.query("SELECT count(*) FROM outbox")[0][0]
+        return int(self.db.query("SELECT count(*) FROM outbox")[0][0])
 
     def batch(self, limit: int = 500) -> list[Event]:
         """The oldest unacknowledged events, in the order they were stored."""

@@ -5,7 +5,13 @@ Append-only: a released migration is never edited; a change is a new function be
 
 from __future__ import annotations
 
+import json
+from typing import TYPE_CHECKING
+
 from sqlite_utils import Database, Migrations
+
+if TYPE_CHECKING:
+    from warroom.core.events import Event
 
 migrations = Migrations("warroom")
 
@@ -57,10 +63,7 @@ def m002_declarations_index(db: Database) -> None:
 def m003_search(db: Database) -> None:
     """Timeline search reads what people see (each event's one-line summary) through FTS5,
     not the raw payload JSON, where "text" or "false" matched every note."""
-    import json
-
     from warroom.core.describe import searchable
-    from warroom.core.events import Event
 
     db.execute("ALTER TABLE events ADD COLUMN text TEXT NOT NULL DEFAULT ''")
     rows = db.execute(
@@ -68,9 +71,16 @@ def m003_search(db: Database) -> None:
     ).fetchall()
     db.conn.executemany(
         "UPDATE events SET text = ? WHERE seq = ?",
-        [(searchable(Event(*row[1:7], json.loads(row[7]))), row[0]) for row in rows],
+        [(searchable(_event(row[1:])), row[0]) for row in rows],
     )
-    db["events"].enable_fts(["text", "actor"], fts_version="FTS5", create_triggers=True)
+    db.table("events").enable_fts(["text", "actor"], fts_version="FTS5", create_triggers=True)
+
+
+def _event(row: tuple[str, ...]) -> Event:
+    from warroom.core.events import Event
+
+    i, n, d, h, a, k, p = row
+    return Event(i, n, d, h, a, k, json.loads(p))
 
 
 KNOWN = {m.name for m in migrations._migrations}

@@ -76,7 +76,7 @@ class Timeline:
 
     def head(self) -> int:
         """The highest local sequence number: a cheap "has anything changed?" probe."""
-        return self.db.query("SELECT coalesce(max(seq), 0) FROM events")[0][0]
+        return int(self.db.query("SELECT coalesce(max(seq), 0) FROM events")[0][0])
 
     def events(self, incident_id: str) -> list[Event]:
         """Every event of an incident in causal order (clock stamp, then id)."""
@@ -100,7 +100,7 @@ class Timeline:
     def count(self, incident_id: str, flt: TimelineFilter | None = None) -> int:
         where, args = (flt or TimelineFilter()).where()
         sql = f"SELECT count(*) FROM events WHERE incident_id = ?{where}"
-        return self.db.query(sql, [incident_id, *args])[0][0]
+        return int(self.db.query(sql, [incident_id, *args])[0][0])
 
     def page(
         self,
@@ -133,7 +133,7 @@ class Timeline:
             f"SELECT count(*) FROM events WHERE incident_id = ?{where}"
             " AND (hlc < ? OR (hlc = ? AND id < ?))"
         )
-        return self.db.query(sql, [incident_id, *args, event.hlc, event.hlc, event.id])[0][0]
+        return int(self.db.query(sql, [incident_id, *args, event.hlc, event.hlc, event.id])[0][0])
 
     def position_at(
         self, incident_id: str, moment: datetime, flt: TimelineFilter | None = None
@@ -142,7 +142,7 @@ class Timeline:
         where, args = (flt or TimelineFilter()).where()
         stamp = Stamp(max(int(moment.timestamp() * 1000), 0), 0).encode()
         sql = f"SELECT count(*) FROM events WHERE incident_id = ?{where} AND hlc < ?"
-        return self.db.query(sql, [incident_id, *args, stamp])[0][0]
+        return int(self.db.query(sql, [incident_id, *args, stamp])[0][0])
 
     # -- incidents ----------------------------------------------------------------------------
 

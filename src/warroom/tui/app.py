@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from textual import work
 from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
@@ -70,7 +71,7 @@ class WarroomApp(App[None]):
     TITLE = "warroom"
     CSS_PATH = [str(styles_dir() / "app.tcss"), str(styles_dir() / "cluster.tcss")]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
-    BINDINGS = keys.KEYS
+    BINDINGS = list[Binding | tuple[str, str] | tuple[str, str, str]](keys.KEYS)
     COMMANDS = App.COMMANDS | {ConsoleCommands}
 
     def __init__(
@@ -172,7 +173,7 @@ class WarroomApp(App[None]):
         return pane is None or not self._keys_of(action) & _keys_bound(pane)
 
     def _keys_of(self, action: str) -> set[str]:
-        found = set()
+        found: set[str] = set()
         for binding in keys.KEYS:
             if binding.action == action:
                 override = self.settings.keys.get(binding.id or "")
@@ -395,9 +396,7 @@ class WarroomApp(App[None]):
         elif isinstance(outcome, steps.OpenIncident):
             self.switch_to(outcome.incident_id)
         elif isinstance(outcome, steps.SwitchCluster):
-            self.cluster.switch(
-                outcome.context, outcome.namespace, outcome.all_namespaces
-            )
+            self.cluster.switch(outcome.context, outcome.namespace, outcome.all_namespaces)
         elif isinstance(outcome, steps.Notice):
             self.notify(outcome.message, severity="error" if outcome.error else "information")
 
@@ -697,7 +696,7 @@ def _pane_of(widget: Widget | None) -> Widget | None:
     """The cluster pane (pods or logs) a widget sits in, if any."""
     node: Any = widget
     while node is not None:
-        if getattr(node, "id", None) in ("pods", "logs"):
+        if isinstance(node, Widget) and node.id in ("pods", "logs"):
             return node
         node = node.parent
     return None

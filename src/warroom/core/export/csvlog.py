@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from zoneinfo import ZoneInfo
+from datetime import tzinfo
 
 from warroom.core.describe import label, summarize
 from warroom.core.events import Event
@@ -18,7 +18,7 @@ from warroom.core.text import one_line
 FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
-def to_csv(events: list[Event], tz: ZoneInfo) -> str:
+def to_csv(events: list[Event], tz: tzinfo) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["time", "kind", "actor", "summary", "event_id", "device_id", "hlc"])

@@ -9,9 +9,8 @@ the last event, so the same log always gives the same bytes.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, tzinfo
 from operator import attrgetter
-from zoneinfo import ZoneInfo
 
 from warroom.core import clock
 from warroom.core.describe import label, summarize
@@ -55,13 +54,13 @@ def _bullets(text: str) -> list[str]:
     return [f"- {inline(item)}" for item in items if item]
 
 
-def channel_name(state: IncidentState, tz: ZoneInfo) -> str:
+def channel_name(state: IncidentState, tz: tzinfo) -> str:
     day = state.declared_at.astimezone(tz).strftime("%Y-%m-%d") if state.declared_at else "unknown"
     return f"#incident-{day}-{slug(state.title.value or '', 30)}"
 
 
 def to_markdown(
-    state: IncidentState, events: list[Event], policy: Policy, tz: ZoneInfo, author: str = ""
+    state: IncidentState, events: list[Event], policy: Policy, tz: tzinfo, author: str = ""
 ) -> str:
     ordered = sorted(events, key=attrgetter("hlc", "id"))
     as_of = ordered[-1].time if ordered else datetime.fromtimestamp(0, tz)

@@ -179,7 +179,7 @@ class Composer(ModalScreen[Draft | None]):
         question.append(clean(body[:600]) + ("…" if len(body) > 600 else ""), style="#d0d0d0")
         question.append("\n\nThe update cadence restarts from now.", style="#8a8a8a")
 
-        def answer(yes: bool | None) -> None:
+        def answer(yes: object) -> None:
             if yes:
                 self.dismiss(Draft(t.key, t.audience, body))
 

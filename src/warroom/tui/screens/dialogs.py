@@ -22,7 +22,7 @@ def shown(text: str | Text) -> Text:
     return text if isinstance(text, Text) else Text(clean(text))
 
 
-class Dialog(ModalScreen):
+class Dialog(ModalScreen[object]):
     """Esc closes with no answer."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]

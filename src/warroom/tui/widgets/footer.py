@@ -8,7 +8,10 @@ as one line of text; a click on a hint presses its key, as in Textual's footer.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.screen import Screen
@@ -36,7 +39,7 @@ class KeysFooter(Widget, can_focus=False):
     }
     """
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._spans: list[tuple[int, int, str, bool]] = []  # start, end, key, enabled
 
@@ -46,7 +49,7 @@ class KeysFooter(Widget, can_focus=False):
     def on_unmount(self) -> None:
         self.screen.bindings_updated_signal.unsubscribe(self)
 
-    def _bindings_changed(self, screen: Screen) -> None:
+    def _bindings_changed(self, screen: Screen[Any]) -> None:
         if screen is self.screen:
             self.refresh()
 
@@ -78,9 +81,9 @@ class KeysFooter(Widget, can_focus=False):
                 width = cell_len(display) + cell_len(description)
                 text.append(" " * max(1, self.size.width - start - width - 4))
                 start = text.cell_len
-            dim = "" if enabled else " dim"
-            text.append(f" {display} ", key_style + dim if dim else key_style)
-            text.append(f"{description} ", description_style + dim if dim else description_style)
+            dim = Style() if enabled else Style(dim=True)
+            text.append(f" {display} ", key_style + dim)
+            text.append(f"{description} ", description_style + dim)
             self._spans.append((start, text.cell_len, key, enabled))
         return text
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
@@ -188,7 +189,7 @@ def cadence_text(ctx: Context) -> Text:
 class Panel(Static):
     """A bordered panel whose body is replaced wholesale."""
 
-    def __init__(self, title: str, **kwargs: object) -> None:
+    def __init__(self, title: str, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
         self.border_title = title
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import tzinfo
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -73,9 +74,7 @@ class Timeline(ScrollView, can_focus=True):
             super().__init__()
             self.event = event
 
-    def __init__(
-        self, fetch: Callable[[int, int], list[Event]], tz: tzinfo, **kwargs: object
-    ) -> None:
+    def __init__(self, fetch: Callable[[int, int], list[Event]], tz: tzinfo, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._fetch = fetch
         self._pages: dict[int, list[Event]] = {}
