@@ -269,3 +269,32 @@ def test_the_console_quits_promptly_during_a_hostile_render(db_path, tmp_path, k
         until(lambda: gone(pid))
     finally:
         term.close()
+
+
+async def test_esc_asks_before_throwing_away_an_edited_update(make_app, demo_db):
+    """Esc used to throw a composed update away without asking."""
+    app = make_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        screen = await composer(app, pilot)
+        await wait_for(pilot, lambda: "STATUS UPDATE" in screen.body, timeout=ENDS)
+        await pilot.press("end", *" plus my words")
+        await wait_for(pilot, lambda: screen.edited)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("n")  # keep it
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert "plus my words" in screen.body
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not isinstance(app.screen, Composer | ConfirmDialog))
+    assert kinds(demo_db).count("update_posted") == 2  # nothing posted
+
+
+async def test_esc_closes_an_untouched_update_at_once(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        screen = await composer(app, pilot)
+        await wait_for(pilot, lambda: "STATUS UPDATE" in screen.body, timeout=ENDS)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)

@@ -67,6 +67,8 @@ class Composer(ModalScreen[Draft | None]):
         self.renderer = renderer or sandbox.shared()
         self.job: sandbox.RenderJob | None = None  # the render the body waits for
         self.error: str | None = None
+        self.rendered = ""
+        """The text as the template rendered it: an edited body differs from it."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="composer"):
@@ -132,6 +134,7 @@ class Composer(ModalScreen[Draft | None]):
             return
         self.job = None
         self.error = message.result.error
+        self.rendered = message.result.text
         body = self.query_one(TextArea)
         body.load_text(message.result.text)
         body.read_only = self.error is not None
@@ -185,7 +188,25 @@ class Composer(ModalScreen[Draft | None]):
 
         self.app.push_screen(ConfirmDialog("Post update", question, "post"), answer)
 
+    @property
+    def edited(self) -> bool:
+        """Whether the person changed the text: closing then throws their work away."""
+        return not self.rendering and self.body.strip() != self.rendered.strip()
+
     def action_cancel(self) -> None:
+        """Close; an edited update is only thrown away once confirmed."""
+        if not self.edited:
+            self._close()
+            return
+        question = Text("Throw away this edited update? It was not posted.")
+
+        def answer(yes: object) -> None:
+            if yes:
+                self._close()
+
+        self.app.push_screen(ConfirmDialog("Discard update", question, "discard"), answer)
+
+    def _close(self) -> None:
         self._stop_rendering()
         self.dismiss(None)
 
