@@ -103,3 +103,23 @@ def test_ulid_pattern_takes_ascii_crockford_only():
         "01kb0000000000000000000000",
     ]:
         assert not ULID_RE.fullmatch(text)
+
+
+def test_an_export_stamped_in_other_digits_is_not_imported():
+    import json
+
+    from warroom.core.export import from_json
+    from warroom.core.export.jsonlog import ImportError_
+
+    event = {
+        "id": "01KB0000000000000000000000",
+        "incident_id": "01KB0000000000000000000001",
+        "device_id": "d",
+        "hlc": REAL.translate(ARABIC_INDIC),
+        "actor": "a",
+        "kind": "status_changed",
+        "payload": {"status": "resolved"},
+    }
+    doc = {"format": "warroom.incident", "version": 1, "incident_id": event["incident_id"]}
+    with pytest.raises(ImportError_, match="event 0: hlc"):
+        from_json(json.dumps({**doc, "events": [event]}))
