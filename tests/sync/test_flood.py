@@ -9,6 +9,7 @@ lines, not one per failure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import json
 import logging
@@ -21,6 +22,7 @@ import httpx
 import pytest
 
 from tests.sync.clients import wait_until
+from tests.sync.factory import auth
 from tests.sync.flood import Flood, raise_own_fd_limit
 from tests.sync.servers import ServerProcess, Store
 from warroom.sync.server import serving
@@ -99,6 +101,7 @@ def test_a_flood_of_half_sent_requests_leaves_the_server_answering(limited_serve
         flood.stop()
     lines = server.log.read_text().splitlines()
     assert len(lines) <= 10, "\n".join(lines[:20])
+    assert not any("cannot accept" in line for line in lines)  # the caps kept to the files
     assert server.proc is not None and server.proc.poll() is None
     print(  # figures for the record (pytest -s); nothing asserts on time
         f"\nhealth, {PROBES} new connections: calm {quantiles(calm)};"
@@ -243,3 +246,47 @@ def test_an_accept_failure_is_one_line_without_a_traceback(caplog):
         "cannot accept connections: Too many open files (retrying every second)"
     )
     assert logged.exc_info is None
+
+
+async def test_when_every_connection_is_busy_a_newcomer_gets_a_json_503(tmp_path):
+    """256 files give 96 connections: with all of them in long-polls (whole requests, so
+    nothing to close), a newcomer is turned away with a 503 that says when to retry."""
+    store = Store("sqlite", str(tmp_path / "server.db"))
+    server = ServerProcess(store, tmp_path, fd_limit=(256, 256)).start()
+    token = await asyncio.to_thread(store.token, "poller")
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=0)
+    stop = asyncio.Event()
+
+    async def hold_a_connection(http: httpx.AsyncClient) -> None:
+        while not stop.is_set():  # turned away while the others settle in: again
+            with contextlib.suppress(httpx.TransportError):
+                await http.get("/v1/events", params={"wait": 30}, headers=auth(token))
+
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as http:
+            polls = [asyncio.create_task(hold_a_connection(http)) for _ in range(130)]
+            answer = b""
+            deadline = time.monotonic() + 30
+            while not answer.startswith(b"HTTP/1.1 503 ") and time.monotonic() < deadline:
+                answer = await asyncio.to_thread(health_raw, server.port)
+            stop.set()
+            for poll in polls:
+                poll.cancel()
+            await asyncio.gather(*polls, return_exceptions=True)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 "), answer[:200]
+        assert b"retry-after: 1" in head and b"content-type: application/json" in head
+        assert json.loads(body) == {"detail": "server busy: every connection is in use"}
+        wait_until(lambda: health_answers(server.url), timeout=30, what="the health check")
+    finally:
+        server.stop()
+
+
+def health_raw(port: int) -> bytes:
+    """The raw answer to a health check; nothing if the connection was closed on it."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), 10) as sock:
+            sock.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return read_all(sock)
+    except ConnectionResetError:
+        return b""

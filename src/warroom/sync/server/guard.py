@@ -19,8 +19,10 @@ for everybody, and asyncio logged each failure with a traceback.
   turned away, with a 503.
 - JSON answers for the errors it makes itself (uvicorn's 400 is plain text).
 
-Sockets accepted in one go (up to the listen backlog) exist before their protocols count them,
-so the caps leave room for two backlogs' worth below the descriptor limit.
+Descriptors beyond the connections counted here: asyncio accepts up to a backlog's worth of
+sockets at a time and makes their protocols a loop iteration later (so two batches may be
+uncounted), and a connection closed to make room lets go of its socket an iteration later (up
+to a batch more). The cap on connections leaves three backlogs below the descriptor limit.
 """
 
 from __future__ import annotations
@@ -56,15 +58,15 @@ GRACE = 0.5
 class Limits:
     timeout: float = TIMEOUT
     backlog: int = 128
-    connections: int = 704
-    pending: int = 352
-    per_peer: int = 44
+    connections: int = 576
+    pending: int = 288
+    per_peer: int = 36
 
     @classmethod
     def for_fds(cls, fds: int, timeout: float = TIMEOUT) -> Limits:
         """Caps that keep the process within `fds` open files (1,024 gives the defaults)."""
         backlog = max(16, min(MAX_BACKLOG, fds // 8))
-        connections = max(16, fds - RESERVED_FDS - 2 * backlog)
+        connections = max(16, fds - RESERVED_FDS - 3 * backlog)
         pending = max(8, min(MAX_PENDING, connections // 2))
         per_peer = max(4, min(PER_PEER, pending // 8))
         return cls(timeout, backlog, connections, pending, per_peer)
@@ -88,21 +90,23 @@ class Guard:
     def admit(self, conn: GuardedH11Protocol, now: float) -> bool:
         """Make room for a new connection; False if every connection is busy.
 
-        A peer over its cap loses its oldest pending connection once that has had GRACE
-        seconds to send its head; so a newcomer from a flooding address is not closed before
-        its first bytes are read (sockets are accepted in batches of up to the backlog). The
-        caps in all then close the oldest of the busiest peer, whatever its age.
+        Over the per-peer or the pending cap, the oldest pending connection (of the peer, or
+        of the busiest peer) goes once it has had GRACE seconds to send its head: sockets are
+        accepted in batches of up to the backlog, and a newcomer, even from a flooding address,
+        must not be closed before its first bytes are read. Those two caps may be overrun
+        meanwhile; the cap on all connections, which keeps the process within its descriptors,
+        may not: there the busiest peer's oldest goes whatever its age.
         """
         mine = self._peers.get(conn.peer)
         if mine is not None and len(mine) >= self.limits.per_peer:
-            oldest, since = next(iter(mine.items()))
-            if now - since >= GRACE:
-                self._evict(oldest)
-        if self.pending >= self.limits.pending or self.connections >= self.limits.connections:
-            evicted = self._evict_busiest()
-            if not evicted and self.connections >= self.limits.connections:
+            self._evict_from(mine, now)
+        if self.pending >= self.limits.pending and self._peers:
+            self._evict_from(self._busiest(), now)
+        if self.connections >= self.limits.connections:
+            if not self._peers:
                 log.warning("turning connections away: all %d are busy", self.connections)
                 return False
+            self._evict_from(self._busiest())
         self.connections += 1
         return True
 
@@ -125,17 +129,23 @@ class Guard:
         self.done(conn)
         self.connections -= 1
 
-    def _evict_busiest(self) -> bool:
-        if not self._peers:
-            return False
-        busiest = max(self._peers.values(), key=len)
-        self._evict(next(iter(busiest)))
-        return True
+    def _busiest(self) -> OrderedDict[GuardedH11Protocol, float]:
+        return max(self._peers.values(), key=len)
+
+    def _evict_from(
+        self, pending: OrderedDict[GuardedH11Protocol, float], now: float | None = None
+    ) -> None:
+        """Close the oldest of these pending connections (if older than GRACE, given `now`)."""
+        oldest, since = next(iter(pending.items()))
+        if now is None or now - since >= GRACE:
+            self._evict(oldest)
 
     def _evict(self, conn: GuardedH11Protocol) -> None:
         self.done(conn)
         log.warning("closing incomplete requests to make room (from %s and others)", conn.peer)
-        conn.close_early(HTTPStatus.SERVICE_UNAVAILABLE)
+        conn.close_early(
+            HTTPStatus.SERVICE_UNAVAILABLE, "server busy: too many requests in progress"
+        )
 
 
 def peer_of(client: tuple[str, int] | None) -> str:
@@ -168,7 +178,7 @@ class GuardedH11Protocol(H11Protocol):
         self.peer = peer_of(self.client)
         self._admitted = self.guard.admit(self, self.loop.time())
         if not self._admitted:
-            self._answer(HTTPStatus.SERVICE_UNAVAILABLE, "server busy; retry", retry=True)
+            self._answer(HTTPStatus.SERVICE_UNAVAILABLE, "server busy: every connection is in use")
             return
         self._wait()
 
@@ -192,12 +202,12 @@ class GuardedH11Protocol(H11Protocol):
         """uvicorn's answer to what h11 cannot parse, as JSON."""
         self._answer(HTTPStatus.BAD_REQUEST, "invalid HTTP request")
 
-    def close_early(self, status: HTTPStatus) -> None:
+    def close_early(self, status: HTTPStatus, detail: str) -> None:
         """Close a pending connection; answer `status` if part of a request came."""
         self._stop_timer()
         self.phase = Phase.BUSY
         if self._heard:
-            self._answer(status, f"{status.phrase.lower()}: the request came too slowly")
+            self._answer(status, detail)
         else:
             self.transport.close()
 
@@ -212,9 +222,9 @@ class GuardedH11Protocol(H11Protocol):
             if self.phase is not Phase.WAITING:  # a new request may come: a new deadline
                 self._wait()
         elif state is h11.SEND_BODY:
-            if self.phase is Phase.WAITING:
-                self.guard.waiting(self, self.loop.time())  # still pending, now the newest
-            self.phase = Phase.READING
+            if self.phase is not Phase.READING:  # the head is in: pending, now the newest
+                self.phase = Phase.READING
+                self.guard.waiting(self, self.loop.time())
             self._start_timer()  # each piece of the body within the timeout of the last
         elif self.phase is not Phase.BUSY:
             self.phase = Phase.BUSY
@@ -245,10 +255,14 @@ class GuardedH11Protocol(H11Protocol):
                 self.guard.limits.timeout,
                 self.peer,
             )
-            self.close_early(HTTPStatus.REQUEST_TIMEOUT)
+            self.close_early(
+                HTTPStatus.REQUEST_TIMEOUT, "request timeout: the request came too slowly"
+            )
 
-    def _answer(self, status: HTTPStatus, detail: str, *, retry: bool = False) -> None:
-        """An error answer written straight to the socket, which then closes."""
+    def _answer(self, status: HTTPStatus, detail: str) -> None:
+        """An error answer written straight to the socket, which then closes; a 503 says
+        when to retry."""
+        retry = status is HTTPStatus.SERVICE_UNAVAILABLE
         body = json_problem(status, detail)
         head = (
             f"HTTP/1.1 {status.value} {status.phrase}\r\n"
