@@ -3,6 +3,7 @@ back what the server would refuse so that it does not block the rest of the outb
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -10,9 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.sync.factory import notes
+from tests.sync.factory import auth, notes
 from tests.sync.servers import ServerProcess, Store
 from warroom.core.ids import new_id
 from warroom.store import EventLog
@@ -132,17 +134,11 @@ def test_an_event_no_backend_can_store_stays_in_the_outbox_and_the_rest_go(tmp_p
             bad = log.append(incident, "note", {"text": "a\x00b"}, "me")
             last = log.append(incident, "note", {"text": "after"}, "me")
             syncer = Syncer(log, server.url, store.token("client"))
-            import asyncio
-
             status = asyncio.run(syncer.sync_once())
             assert [e.id for e in log.outbox()] == [bad.id]
             assert status.pending == 1 and "U+0000 cannot be stored" in status.reason
         reader = store.token("reader")
-        import httpx
-
-        pulled = httpx.get(
-            f"{server.url}/v1/events", headers={"Authorization": f"Bearer {reader}"}
-        ).json()
+        pulled = httpx.get(f"{server.url}/v1/events", headers=auth(reader)).json()
         assert [item["event"]["id"] for item in pulled["events"]] == [first.id, last.id]
     finally:
         server.stop()
