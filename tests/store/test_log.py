@@ -62,6 +62,10 @@ def test_local_writes_are_strict_about_fields():
         make(Declare, title="   ", severity="SEV2")
     with pytest.raises(CommandError, match="visible text"):
         make(AddNote, text="\u200b\u200b")
+    with pytest.raises(CommandError, match="U\\+0000, which cannot be stored"):
+        make(AddNote, text="a\x00b")  # no backend stores it, so sync could never push it
+    with pytest.raises(CommandError, match="U\\+D800"):
+        make(Declare, title="lone \ud800 surrogate", severity="SEV2")
 
 
 def test_unknown_kinds_from_elsewhere_are_stored_as_given(log):
@@ -243,7 +247,7 @@ def test_migrations_are_recorded_and_a_newer_migration_is_refused(db_path):
     EventLog(db_path).close()
     conn = sqlite3.connect(db_path)
     names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")]
-    assert names == ["m001_event_log", "m002_declarations_index", "m003_search"]
+    assert names == ["m001_event_log", "m002_declarations_index", "m003_search", "m004_quarantine"]
     conn.execute(
         "INSERT INTO _sqlite_migrations (migration_set, name, applied_at)"
         " VALUES ('warroom', 'm999_future', 'x')"
@@ -338,3 +342,36 @@ def test_a_version_2_database_is_migrated_forward_and_searchable(db_path):
         assert log.timeline.count(incident, TimelineFilter(text="payments")) == 1
         note(log, incident, "pool resized")
         assert log.timeline.count(incident, TimelineFilter(text="pool")) == 2
+
+
+def test_events_stamped_in_other_digits_are_quarantined_on_upgrade(db_path):
+    """A stamp in Arabic-Indic digits (which `\\d` once accepted) sorts after every real one:
+    it won every last-writer-wins field and broke every later append. The upgrade moves such
+    events out of the log, the outbox and the snapshots, and keeps them for inspection."""
+    with EventLog(db_path) as log:
+        incident = declare(log)
+        run(log, incident, ChangeStatus(status="identified"))
+        log.state(incident)
+    bad_stamp = "".join(chr(0x0660 + int(c)) if c.isdigit() else c for c in "1764000000000-000000")
+    conn = sqlite3.connect(db_path)
+    conn.execute(
+        "INSERT INTO events (id, incident_id, device_id, hlc, actor, kind, payload)"
+        " VALUES ('01JZ00000000000000000BAD00', ?, 'peer', ?, 'x', 'status_changed',"
+        ' \'{"status": "resolved", "replaces": null}\')',
+        (incident, bad_stamp),
+    )
+    conn.execute("INSERT INTO outbox (seq) SELECT max(seq) FROM events")
+    conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, 0, 0, 'x')", (incident,))
+    conn.executescript(
+        "DROP TABLE quarantine; DELETE FROM _sqlite_migrations WHERE name = 'm004_quarantine';"
+        " PRAGMA user_version = 3;"
+    )
+    conn.close()
+    with EventLog(db_path) as log:
+        assert log.state(incident).current_status == "identified"
+        assert all(e.hlc.isascii() for e in log.timeline.events(incident))
+        assert log.outbox.pending() == 2  # the declaration and the status, not the quarantined
+        run(log, incident, ChangeStatus(status="monitoring"))  # appends work again
+        assert log.state(incident).current_status == "monitoring"
+        kept = log.db.query("SELECT id, reason FROM quarantine")
+    assert kept == [("01JZ00000000000000000BAD00", "stamp or id not in ASCII")]

@@ -17,6 +17,11 @@ from tests.sync.pgcluster import free_port
 from warroom.sync.server.backend import Backend, open_backend
 
 START_TIMEOUT = 30.0
+LIMITED = (
+    "import resource, runpy;"
+    " resource.setrlimit(resource.RLIMIT_NOFILE, ({}, {}));"
+    " runpy.run_module('warroom', run_name='__main__')"
+)
 
 
 @dataclass(frozen=True)
@@ -65,11 +70,19 @@ class ServerProcess:
     """`warroom serve` in a subprocess; start, kill -9, restart on the same port."""
 
     def __init__(
-        self, store: Store, workdir: Path, *, tls: tuple[Path, Path] | None = None
+        self,
+        store: Store,
+        workdir: Path,
+        *,
+        tls: tuple[Path, Path] | None = None,
+        args: tuple[str, ...] = (),
+        fd_limit: tuple[int, int] | None = None,
     ) -> None:
         self.store = store
         self.port = free_port()
         self.tls = tls
+        self.args = args
+        self.fd_limit = fd_limit
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.log = workdir / f"server-{self.port}.log"
         self.proc: subprocess.Popen | None = None
@@ -78,10 +91,11 @@ class ServerProcess:
         command = [sys.executable, "-m", "warroom", "serve", "--port", str(self.port)]
         if self.tls:
             command += ["--ssl-certfile", str(self.tls[0]), "--ssl-keyfile", str(self.tls[1])]
+        command += [*self.args, *self.store.args]
+        if self.fd_limit:  # the server starts with this RLIMIT_NOFILE (soft, hard)
+            command[1:3] = ["-c", LIMITED.format(*self.fd_limit)]
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                [*command, *self.store.args], stdout=log, stderr=subprocess.STDOUT
-            )
+            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         self.wait_ready()
         return self
 

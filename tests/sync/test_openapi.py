@@ -1,10 +1,15 @@
-"""Schemathesis against the served OpenAPI spec, with a valid token: never a 5xx."""
+"""Schemathesis against the served OpenAPI spec, with a valid token: never a 5xx.
+
+Derandomized (the same examples on every run, no example database), so that CI cannot fail
+on a draw a developer never saw; the spec states every bound the server keeps (64-bit
+cursors, ASCII patterns, what a payload may hold), so that the examples span them.
+"""
 
 from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, assume, settings
 from schemathesis.config import SchemathesisConfig
 
 from tests.sync.factory import auth
@@ -36,8 +41,21 @@ def shorten_long_polls(case) -> None:
         pass
 
 
+def sent_as_generated(case) -> bool:
+    """Whether the HTTP client sends the query as generated: it leaves out a parameter whose
+    value is null, [] or {}, so an "unknown parameter" case may arrive as a valid request."""
+    return not any(value in (None, [], {}) for value in (case.query or {}).values())
+
+
 @schema.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 def test_the_api_never_fails_with_a_server_error(case, shared_server, fuzz_token):
+    assume(sent_as_generated(case))
     shorten_long_polls(case)
     case.call_and_validate(base_url=shared_server.url, headers=auth(fuzz_token))

@@ -108,6 +108,15 @@ def _with_backend(
     default="warning",
     show_default=True,
 )
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(0.1, 600),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a client may take to send a request's head, and each piece of its body;"
+    " slower connections are closed.",
+)
 def serve(
     host: str,
     port: int,
@@ -116,15 +125,17 @@ def serve(
     ssl_certfile: str | None,
     ssl_keyfile: str | None,
     log_level: str,
+    request_timeout: float,
 ) -> None:
     """Run the shared sync API.
 
     For HTTPS give --ssl-certfile and --ssl-keyfile (uvicorn's TLS); clients trust a private
     CA through SSL_CERT_FILE. The API and its OpenAPI spec live under /v1 (docs: /v1/docs).
+    Connections still sending their request are capped (per address and in all, from the
+    open-files limit, which the server raises as far as allowed) and must finish in time.
     """
-    import uvicorn
-
     from warroom.sync.protocol import API
+    from warroom.sync.server import serving
     from warroom.sync.server.app import create_app
 
     if bool(ssl_certfile) != bool(ssl_keyfile):
@@ -134,15 +145,14 @@ def serve(
     scheme = "https" if ssl_certfile else "http"
     store = "PostgreSQL" if database_url else str(db or "server.db in your data dir")
     click.echo(f"warroom sync API on {scheme}://{host}:{port}{API} ({store})", err=True)
-    uvicorn.run(
+    serving.run(
         app,
         host=host,
         port=port,
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
         log_level=log_level,
-        server_header=False,
-        timeout_graceful_shutdown=2,  # long-polls would otherwise hold a shutdown up
+        timeout=request_timeout,
     )
 
 

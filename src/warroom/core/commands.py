@@ -88,13 +88,22 @@ def _stripped(max_length: int, min_length: int = 0) -> StringConstraints:
     return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
 
 
+def _storable(text: str) -> str:
+    """What every backend can store and every peer accept: no NUL, no lone surrogates."""
+    for ch in text:
+        if ch == "\x00" or "\ud800" <= ch <= "\udfff":
+            raise ValueError(f"contains U+{ord(ch):04X}, which cannot be stored")
+    return text
+
+
 Visible = AfterValidator(_visible)
-Title = Annotated[str, _stripped(200, 1), Visible]
-Person = Annotated[str, _stripped(200, 1), Visible]
-Line = Annotated[str, _stripped(500)]
-Text = Annotated[str, _stripped(20_000)]
-Required = Annotated[str, _stripped(20_000, 1), Visible]
-Body = Annotated[str, _stripped(50_000, 1), Visible]
+Storable = AfterValidator(_storable)
+Title = Annotated[str, _stripped(200, 1), Storable, Visible]
+Person = Annotated[str, _stripped(200, 1), Storable, Visible]
+Line = Annotated[str, _stripped(500), Storable]
+Text = Annotated[str, _stripped(20_000), Storable]
+Required = Annotated[str, _stripped(20_000, 1), Storable, Visible]
+Body = Annotated[str, _stripped(50_000, 1), Storable, Visible]
 EventId = Annotated[str, Field(pattern=ULID_RE.pattern)]
 
 

@@ -3,6 +3,12 @@
 A stamp is wall-clock milliseconds plus a counter, so it stays close to real time yet never
 goes backwards, even when the wall clock does or when a peer's clock runs ahead. Stamps are
 encoded as fixed-width text so that SQL `ORDER BY hlc` is causal order.
+
+Only ASCII digits make a stamp: `\\d` and int() also take Arabic-Indic, fullwidth and other
+Unicode digits, and a stamp written in them sorts after every real one, so it would win every
+last-writer-wins field on every replica. HLC_RE is also a pydantic pattern (Rust regex, where
+`$` ends the text); Python code matches it with `fullmatch`, since there `$` also matches
+before a final newline.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-HLC_RE = re.compile(r"^(\d{13})-(\d{6})$")
+HLC_RE = re.compile(r"^([0-9]{13})-([0-9]{6})$")
 MAX_COUNTER = 999_999
 
 
@@ -26,7 +32,7 @@ class Stamp:
 
     @classmethod
     def parse(cls, text: str) -> Stamp:
-        match = HLC_RE.match(text)
+        match = HLC_RE.fullmatch(text)
         if not match:
             raise ValueError(f"not a hybrid-logical-clock stamp: {text!r}")
         return cls(int(match[1]), int(match[2]))

@@ -76,6 +76,28 @@ def m003_search(db: Database) -> None:
     db.table("events").enable_fts(["text", "actor"], fts_version="FTS5", create_triggers=True)
 
 
+@migrations()
+def m004_quarantine(db: Database) -> None:
+    """Events whose stamp or id is not ASCII (`\\d` once let Arabic-Indic digits through)
+    sort after every real stamp and would win every last-writer-wins field forever. They
+    move to `quarantine`, kept for inspection, out of the log, the outbox and the snapshots."""
+    stamp = "[0-9]" * 13 + "-" + "[0-9]" * 6
+    ulid = "[0-7]" + "[0-9A-HJKMNP-TV-Z]" * 25
+    bad = f"NOT (hlc GLOB '{stamp}' AND id GLOB '{ulid}' AND incident_id GLOB '{ulid}')"
+    db.execute(
+        "CREATE TABLE quarantine (seq INTEGER PRIMARY KEY, id TEXT, incident_id TEXT,"
+        " device_id TEXT, hlc TEXT, actor TEXT, kind TEXT, payload TEXT, reason TEXT)"
+    )
+    db.execute(
+        "INSERT INTO quarantine SELECT seq, id, incident_id, device_id, hlc, actor, kind,"
+        f" payload, 'stamp or id not in ASCII' FROM events WHERE {bad}"
+    )
+    db.execute(f"DELETE FROM outbox WHERE seq IN (SELECT seq FROM events WHERE {bad})")
+    if db.execute("SELECT count(*) FROM quarantine").fetchone()[0]:
+        db.execute("DELETE FROM snapshots")
+    db.execute(f"DELETE FROM events WHERE {bad}")
+
+
 def _event(row: tuple[str, ...]) -> Event:
     from warroom.core.events import Event
 

@@ -21,7 +21,7 @@ from typing import Literal
 
 from warroom.store import EventLog, StoreError
 from warroom.sync.client import Offline, SyncClient, SyncError, batches
-from warroom.sync.protocol import MAX_BATCH
+from warroom.sync.protocol import MAX_BATCH, MAX_SEQ, unsendable
 
 State = Literal["synced", "pending", "offline"]
 
@@ -64,6 +64,14 @@ class SyncStatus:
     @property
     def in_sync(self) -> bool:
         return self.state == "synced"
+
+
+def _cursor(stored: str | None) -> tuple[str, int]:
+    """The saved `server_id:cursor`; from the start if it is missing or not ours."""
+    server_id, _, cursor = (stored or "").rpartition(":")
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) < 20 and int(cursor) <= MAX_SEQ):
+        return server_id, 0
+    return server_id, int(cursor)
 
 
 class Syncer:
@@ -141,7 +149,12 @@ class Syncer:
     # -- one pass ---------------------------------------------------------------------------
 
     async def push_all(self, client: SyncClient) -> None:
-        """Push until the outbox is empty or holds only events the server rejected."""
+        """Push until the outbox is empty or holds only events the server rejected.
+
+        An event the server would refuse outright (422, for the whole batch: say a NUL in a
+        note, which PostgreSQL cannot store) is held back as rejected here, so that the
+        events behind it still go.
+        """
         while True:
             rejected = self._rejected
             fresh = [
@@ -149,6 +162,10 @@ class Syncer:
             ]
             if not fresh:
                 break
+            unfit = {e.id: reason for e in fresh if (reason := unsendable(e))}
+            if unfit:
+                self._rejected = {**self._rejected, **unfit}
+                fresh = [e for e in fresh if e.id not in unfit]
             for body in batches(fresh):
                 response = await client.push(self.log.device_id, body)
                 acked = self.log.outbox.acknowledge(
@@ -163,10 +180,9 @@ class Syncer:
 
     async def pull_page(self, client: SyncClient, wait: float = 0) -> bool:
         """Pull and store one page; whether the log has caught up with the server."""
-        stored = self.log.outbox.cursor(self._cursor_key)
-        server_id, cursor = stored.rsplit(":", 1) if stored else ("", "0")
-        page, events = await client.pull(int(cursor), wait=wait)
-        if page.server_id != server_id and cursor != "0":
+        server_id, cursor = _cursor(self.log.outbox.cursor(self._cursor_key))
+        page, events = await client.pull(cursor, wait=wait)
+        if page.server_id != server_id and cursor:
             # A new database behind this address: its sequence means nothing to our cursor.
             self.log.outbox.set_cursor(self._cursor_key, f"{page.server_id}:0")
             return False

@@ -2,13 +2,15 @@
 
 Every error answers `{"detail": "<one line>"}`: 400 malformed JSON, 401 no or bad token, 403 a
 device the token does not serve, 413 a body or batch too large, 422 an invalid request (nothing
-of it is written), 503 the database is unavailable (retry).
+of it is written), 503 the database is unavailable (retry). `errors.JsonErrors` wraps the whole
+app so that this holds for answers made outside the routes too (404, 413 by length, 500).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+import logging
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -17,9 +19,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import ValidationError
+from starlette.types import ASGIApp
 
 from warroom import __version__
-from warroom.core.events import PayloadError, parse_payload
+from warroom.core.events import Event, PayloadError, parse_payload
 from warroom.core.hlc import wall_ms_now
 from warroom.sync.protocol import (
     API,
@@ -33,10 +37,12 @@ from warroom.sync.protocol import (
     Sequenced,
     from_wire,
     now,
+    shown,
     to_wire,
 )
 from warroom.sync.server.auth import DeviceRefused, Token
 from warroom.sync.server.backend import Backend, Unavailable
+from warroom.sync.server.errors import JsonErrors
 
 MAX_BODY = 16 * 1024 * 1024
 """Bytes per request: room for a full batch of the largest events the client makes."""
@@ -52,6 +58,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 
+log = logging.getLogger("warroom.server")
 bearer = HTTPBearer(auto_error=False, description="A token from `warroom token create`.")
 router = APIRouter(prefix=API)
 
@@ -106,11 +113,25 @@ async def pull(request: Request, query: Annotated[PullQuery, Query()]) -> PullRe
         events, head = await backend.pull(query.after, query.limit)
     return PullResponse(
         server_id=backend.server_id,
-        events=[Sequenced(seq=seq, event=to_wire(event)) for seq, event in events],
+        events=list(_servable(events, request.app.state.skipped)),
         next=events[-1][0] if events else query.after,
         head=head,
         server_time=now(),
     )
+
+
+def _servable(events: list[tuple[int, Event]], skipped: set[int]) -> Iterator[Sequenced]:
+    """The events as sent; one that today's rules refuse (stored by an older version) is left
+    out, since every client would refuse the whole page. The cursor still moves past it."""
+    for seq, event in events:
+        try:
+            yield Sequenced(seq=seq, event=to_wire(event))
+        except ValidationError as exc:
+            if seq not in skipped:  # say so once per event, not per pull
+                skipped.add(seq)
+                err = exc.errors()[0]
+                where = ".".join(str(p) for p in err["loc"])
+                log.warning("not serving stored event %d: %s: %s", seq, where, err["msg"])
 
 
 async def _hung_up(request: Request) -> None:
@@ -136,7 +157,9 @@ async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
     """One line for people, the list for programs; malformed JSON and big batches apart."""
     assert isinstance(exc, RequestValidationError)
     raw = exc.errors()
-    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in raw]
+    errors = [
+        {"loc": [p if isinstance(p, int) else shown(p) for p in e["loc"]], **_said(e)} for e in raw
+    ]
     first = errors[0]
     if first["type"] == "json_invalid":
         return _problem(400, f"malformed JSON: {raw[0].get('ctx', {}).get('error', '')}")
@@ -144,6 +167,15 @@ async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
         return _problem(413, f"at most {MAX_BATCH} events per push")
     where = ".".join(str(p) for p in first["loc"])
     return _problem(422, f"{where}: {first['msg']}", errors=errors)
+
+
+def _said(error: Any) -> dict[str, str]:
+    """An error's message and type; the message may quote a key, so it is escaped too."""
+    message = error["msg"]
+    return {
+        "msg": message if message.isprintable() else ascii(message)[1:-1],
+        "type": error["type"],
+    }
 
 
 async def _not_allowed(request: Request, _exc: Exception) -> JSONResponse:
@@ -166,6 +198,11 @@ async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+class _App(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        return JsonErrors(super().build_middleware_stack())
+
+
 def create_app(backend: Backend, *, max_body: int = MAX_BODY) -> FastAPI:
     """The ASGI app over a backend, which it opens on start-up and closes on shutdown."""
 
@@ -177,7 +214,7 @@ def create_app(backend: Backend, *, max_body: int = MAX_BODY) -> FastAPI:
         finally:
             await backend.close()
 
-    app = FastAPI(
+    app = _App(
         title="warroom sync API",
         version=__version__,
         lifespan=lifespan,
@@ -187,6 +224,7 @@ def create_app(backend: Backend, *, max_body: int = MAX_BODY) -> FastAPI:
         redoc_url=None,
     )
     app.state.backend = backend
+    app.state.skipped = set()
     app.include_router(router)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(Unavailable, _unavailable)

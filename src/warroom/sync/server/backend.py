@@ -1,4 +1,18 @@
-"""What a storage backend does for the server, and the push rules both backends share."""
+"""What a storage backend does for the server, and the push rules both backends share.
+
+Devices and tokens (the rule both backends apply, in `check_device` and `judge`):
+
+- A token serves one device: its first push binds it to the pushing device, for good.
+- A device is served by the token bound to it last, and revoking that token does not free the
+  device: events that claim it are stored only from the token bound to it. Otherwise, once a
+  laptop's token was revoked, any other token could push events in that laptop's name.
+- Rotation: a fresh token (one that has never pushed) whose first push is for a device with no
+  live token takes that device over. That is how a laptop whose token leaked carries on: the
+  admin revokes the old token and gives the same laptop (the same device id) a new one. A
+  device that still has a live token cannot be taken over (403).
+- Events of devices no token was ever bound to (e.g. from an imported export) are relayed by
+  any token.
+"""
 
 from __future__ import annotations
 
@@ -103,7 +117,8 @@ def check_device(token: Token, bound: str | None, device_id: str, holder: str | 
     """Whether the token must be bound to `device_id` now; raises DeviceRefused if it may not.
 
     `bound` is the token's device as read inside the write transaction, `holder` the id of the
-    live token already bound to `device_id`, if any.
+    live token already bound to `device_id`, if any. A fresh token takes over a device whose
+    tokens were all revoked (rotation; see the module docstring).
     """
     if bound is not None and bound != device_id:
         raise DeviceRefused(f"this token pushes for device {bound}, not {device_id}")
@@ -115,17 +130,18 @@ def check_device(token: Token, bound: str | None, device_id: str, holder: str | 
 def judge(
     events: list[Event],
     *,
-    token: Token,
+    device_id: str,
     stored: dict[str, Event],
-    owners: dict[str, str],
+    claimed: set[str],
     now_ms: int,
     max_skew_ms: int = MAX_SKEW_MS,
 ) -> list[PushResult | None]:
     """Per event: None to store it, or the result that says why not.
 
     - an id the server holds is a duplicate if the event is the same, else rejected;
-    - an event of a device bound to another live token is rejected: that device pushes its own
-      events (events of devices no token serves, e.g. from an imported export, are relayed);
+    - an event of another device that a token was ever bound to (`claimed`, revoked tokens
+      included) is rejected: that device pushes its own events; events of devices no token
+      was ever bound to (e.g. from an imported export) are relayed;
     - a clock stamp more than `max_skew_ms` ahead of the server's clock is rejected, since it
       would drag every replica's clock forward; it is accepted once the clocks agree.
     """
@@ -133,7 +149,6 @@ def judge(
     seen: dict[str, Event] = {}
     for event in events:
         earlier = stored.get(event.id) or seen.get(event.id)
-        owner = owners.get(event.device_id)
         ahead_ms = Stamp.parse(event.hlc).wall_ms - now_ms
         if earlier is not None:
             verdicts.append(
@@ -141,7 +156,7 @@ def judge(
                 if earlier == event
                 else _rejected(event, "the server holds a different event with this id")
             )
-        elif owner is not None and owner != token.id:
+        elif event.device_id != device_id and event.device_id in claimed:
             verdicts.append(_rejected(event, f"device {event.device_id} pushes its own events"))
         elif ahead_ms > max_skew_ms:
             verdicts.append(

@@ -178,12 +178,14 @@ class PostgresBackend(Backend):
                 f"SELECT {EVENT_COLUMNS} FROM events WHERE id = ANY(%s)", ([e.id for e in events],)
             )
             stored = {row[0]: Event(*row) for row in await cur.fetchall()}
-            await cur.execute(
-                "SELECT device_id, id FROM tokens WHERE revoked_at IS NULL AND device_id = ANY(%s)",
+            await cur.execute(  # devices some token, live or revoked, was ever bound to
+                "SELECT DISTINCT device_id FROM tokens WHERE device_id = ANY(%s)",
                 (list({e.device_id for e in events}),),
             )
-            owners = dict(await cur.fetchall())
-            verdicts = judge(events, token=token, stored=stored, owners=owners, now_ms=now_ms)
+            claimed = {row[0] for row in await cur.fetchall()}
+            verdicts = judge(
+                events, device_id=device_id, stored=stored, claimed=claimed, now_ms=now_ms
+            )
             results, rows = [], []
             for event, verdict in zip(events, verdicts, strict=True):
                 if verdict is None:

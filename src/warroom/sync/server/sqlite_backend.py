@@ -155,9 +155,9 @@ class SqliteBackend(Backend):
                 conn.execute("UPDATE tokens SET device_id = ? WHERE id = ?", (device_id, token.id))
             verdicts = judge(
                 events,
-                token=token,
+                device_id=device_id,
                 stored=self._stored(conn, [e.id for e in events]),
-                owners=self._owners(conn, {e.device_id for e in events}),
+                claimed=self._claimed(conn, {e.device_id for e in events}),
                 now_ms=now_ms,
             )
             head = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
@@ -182,13 +182,13 @@ class SqliteBackend(Backend):
         return {row[0]: _event(row) for row in rows}
 
     @staticmethod
-    def _owners(conn: sqlite3.Connection, devices: set[str]) -> dict[str, str]:
+    def _claimed(conn: sqlite3.Connection, devices: set[str]) -> set[str]:
+        """The devices some token, live or revoked, was ever bound to."""
         marks = ",".join("?" * len(devices))
         rows = conn.execute(
-            f"SELECT device_id, id FROM tokens WHERE revoked_at IS NULL AND device_id IN ({marks})",
-            list(devices),
+            f"SELECT DISTINCT device_id FROM tokens WHERE device_id IN ({marks})", list(devices)
         )
-        return dict(rows.fetchall())
+        return {row[0] for row in rows}
 
     async def pull(self, after: int, limit: int) -> tuple[list[tuple[int, Event]], int]:
         return await asyncio.to_thread(self._pull, after, limit)
