@@ -148,6 +148,8 @@ def _reason(exc: ValidationError) -> str:
     where = ".".join(str(p) for p in err["loc"]).replace("_", " ")
     if err["type"] == "extra_forbidden":
         return f"unknown field {where!r}"
+    if err["type"] == "string_unicode":
+        return f"{where}: contains a lone surrogate, which cannot be stored"
     if err["type"] == "string_too_short" and err.get("ctx", {}).get("min_length") == 1:
         return f"{where} must not be blank"
     message = str(err["msg"]).removeprefix("Value error, ")
