@@ -29,8 +29,7 @@ from warroom.core.commands import (
     PostUpdate,
     ReceiveAlert,
     SetMilestone,
-    link,
-    plan,
+    materialise,
 )
 from warroom.core.events import Event
 from warroom.core.hlc import Stamp
@@ -156,28 +155,25 @@ def _script(now: datetime) -> list[tuple[int, str, Command]]:
 
 
 def build(now: datetime, incident_id: str, ids: Iterator[str], device: str = "demo") -> list[Event]:
-    """The demo's events, planned like any command and stamped back in time from `now`."""
+    """The demo's events, made like any command's and stamped back in time from `now`."""
     state = IncidentState(incident_id=incident_id)
     events: list[Event] = []
     for n, (minutes, actor, command) in enumerate(_script(now)):
         at = now - timedelta(minutes=minutes)
-        planned = plan(state, [command], Context(DEFAULT_POLICY, at))
-        made = [next(ids) for _ in planned]
-        for counter, (event_id, (kind, payload)) in enumerate(
-            zip(made, link(state, planned, made), strict=True)
-        ):
-            wall = int(at.timestamp() * 1000)
-            event = Event(
-                event_id,
-                incident_id,
-                device,
-                Stamp(wall, n * 10 + counter).encode(),
-                actor,
-                kind,
-                payload,
-            )
+        wall = int(at.timestamp() * 1000)
+        stamps = (Stamp(wall, n * 10 + i).encode() for i in range(10))
+        made = materialise(
+            state,
+            [command],
+            Context(DEFAULT_POLICY, at),
+            device_id=device,
+            actor=actor,
+            ids=ids,
+            stamps=stamps,
+        )
+        for event in made:
             state.apply(event)
-            events.append(event)
+        events += made
     return events
 
 

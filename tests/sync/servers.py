@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from tests.sync.pgcluster import free_port
-from warroom.sync.server.backend import Backend, open_backend
+from warroom.server.backend import Backend, open_backend
 
 START_TIMEOUT = 30.0
 LIMITED = (

@@ -25,8 +25,8 @@ from tests.sync.clients import wait_until
 from tests.sync.factory import auth
 from tests.sync.flood import Flood, raise_own_fd_limit
 from tests.sync.servers import ServerProcess, Store
-from warroom.sync.server import serving
-from warroom.sync.server.serving import Throttle
+from warroom.server import serving
+from warroom.server.serving import Throttle
 
 FDS = 1024
 FLOOD = 1100

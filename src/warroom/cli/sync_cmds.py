@@ -19,8 +19,8 @@ from warroom.cli.context import Ctx, Failure, pass_ctx
 from warroom.config import APP
 
 if TYPE_CHECKING:
+    from warroom.server.backend import Backend
     from warroom.sync.engine import Syncer
-    from warroom.sync.server.backend import Backend
 
 T = TypeVar("T")
 
@@ -66,20 +66,26 @@ def database_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _backend(db: Path | None, database_url: str | None) -> Backend:
-    from warroom.sync.server.backend import open_backend
+    """The server's database, judging its own commands by the config file's policy."""
+    from warroom.config import ConfigError, load_settings
+    from warroom.server.backend import open_backend
 
     if db and database_url:
         raise click.UsageError("give --db or --database-url, not both")
+    try:
+        policy = load_settings().policy
+    except ConfigError as exc:
+        raise Failure(str(exc)) from None
     path = db or Path(platformdirs.user_data_dir(APP)) / "server.db"
-    return open_backend(str(path), database_url)
+    return open_backend(str(path), database_url, policy)
 
 
 def _with_backend(
     db: Path | None, database_url: str | None, action: Callable[[Backend], Awaitable[T]]
 ) -> T:
     """Open the server's database, do one thing, close it; errors as one line."""
-    from warroom.sync.server.auth import TokenError
-    from warroom.sync.server.backend import Unavailable
+    from warroom.server.auth import TokenError
+    from warroom.server.backend import Unavailable
 
     backend = _backend(db, database_url)
 
@@ -134,9 +140,9 @@ def serve(
     Connections still sending their request are capped (per address and in all, from the
     open-files limit, which the server raises as far as allowed) and must finish in time.
     """
+    from warroom.server import serving
+    from warroom.server.api import create_app
     from warroom.sync.protocol import API
-    from warroom.sync.server import serving
-    from warroom.sync.server.app import create_app
 
     if bool(ssl_certfile) != bool(ssl_keyfile):
         raise click.UsageError("TLS needs both --ssl-certfile and --ssl-keyfile")

@@ -14,7 +14,7 @@ written. Names people type (`P1`, `ic`, `comms`) are resolved here, against the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from warroom.core import clock
+from warroom.core.events import Event
 from warroom.core.ids import ULID_RE
 from warroom.core.payloads import (
     ActionItem,
@@ -52,6 +53,7 @@ from warroom.core.payloads import (
     StatusChanged,
     TitleChanged,
     UpdatePosted,
+    normalise,
 )
 from warroom.core.policy import AUDIENCES, MILESTONES, POSTMORTEM_FIELDS, Policy, Status
 from warroom.core.state import IncidentState, register_key
@@ -489,3 +491,35 @@ def link(
             written[key] = event_id
         out.append((kind, payload))
     return out
+
+
+def materialise(
+    state: IncidentState,
+    commands: Sequence[Command],
+    ctx: Context,
+    *,
+    device_id: str,
+    actor: str,
+    ids: Iterator[str],
+    stamps: Iterator[str],
+) -> list[Event]:
+    """The events a batch of commands becomes on `state`'s incident, ids and stamps given.
+
+    The one executor of commands: the local store (inside its append transaction, with its
+    clock), the server (the same, in its own transaction) and the demo (stamps back in time)
+    all call it. Payloads are validated strictly: nothing reaches a log unchecked.
+    """
+    planned = plan(state, commands, ctx)
+    made = [next(ids) for _ in planned]
+    return [
+        Event(
+            id=event_id,
+            incident_id=state.incident_id,
+            device_id=device_id,
+            hlc=next(stamps),
+            actor=actor,
+            kind=kind,
+            payload=normalise(kind, payload, strict=True),
+        )
+        for event_id, (kind, payload) in zip(made, link(state, planned, made), strict=True)
+    ]

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from warroom.core.describe import searchable
-from warroom.core.events import Event, normalise_payload
+from warroom.core.events import Event
 from warroom.core.hlc import HybridClock, Stamp, wall_ms_now
 from warroom.core.ids import new_id
 from warroom.core.policy import Policy
@@ -67,29 +67,24 @@ class Appender:
 
         Raises CommandError (refused, nothing written) or StoreError (the file failed).
         """
-        from warroom.core.commands import Context, link, plan
+        from warroom.core.commands import Context, materialise
 
         ctx = Context(self.policy, now or datetime.now(UTC), self.tz)
         with self.db.write() as conn:
             state = self.projections.state(incident_id, save=False)
-            planned = plan(state, commands, ctx)
-            ids = [new_id() for _ in planned]
-            items = link(state, planned, ids)
             self._observe(conn)
-            events = []
-            for event_id, (kind, payload) in zip(ids, items, strict=True):
-                event = Event(
-                    id=event_id,
-                    incident_id=incident_id,
-                    device_id=self.device_id,
-                    hlc=self.clock.tick().encode(),
-                    actor=actor,
-                    kind=kind,
-                    payload=normalise_payload(kind, payload, strict=True),
-                )
+            events = materialise(
+                state,
+                commands,
+                ctx,
+                device_id=self.device_id,
+                actor=actor,
+                ids=iter(new_id, None),
+                stamps=(self.clock.tick().encode() for _ in iter(int, 1)),
+            )
+            for event in events:
                 cur = conn.execute(_INSERT.format(ignore=""), self._row(event))
                 conn.execute("INSERT INTO outbox (seq) VALUES (?)", (cur.lastrowid,))
-                events.append(event)
         return events
 
     def insert(self, events: Iterable[Event], *, outbox: bool = False) -> list[Event]:

@@ -55,24 +55,26 @@ def immediate(
 ) -> Iterator[sqlite3.Connection]:
     """One IMMEDIATE transaction: take the write lock up front, commit or roll back.
 
-    Failures of SQLite itself (busy, disk full, read-only) become `error(exc)`, the caller's
-    own exception with a message a person can act on.
+    Failures of SQLite itself (busy, disk full, read-only: `OperationalError`) become
+    `error(exc)`, the caller's own exception with a message a person can act on; a broken
+    constraint (`IntegrityError`) is the caller's to interpret and passes through.
     """
     with lock:
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
+        except sqlite3.OperationalError as exc:
             raise error(exc) from None
         try:
             yield conn
         except BaseException as exc:
-            conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):
                 raise error(exc) from None
             raise
         try:
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except sqlite3.OperationalError as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise error(exc) from None

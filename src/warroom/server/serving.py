@@ -21,7 +21,7 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-from warroom.sync.server.guard import TIMEOUT, Guard, Limits, guarded
+from warroom.server.guard import TIMEOUT, Guard, Limits, guarded
 
 log = logging.getLogger("warroom.server")
 

@@ -11,19 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from warroom.core.events import Event
+from warroom.core.policy import DEFAULT_POLICY, Policy
+from warroom.core.state import IncidentState
+from warroom.server.auth import Token, TokenError, digest, new_secret, new_token_id
+from warroom.server.backend import Backend, Notifier, Unavailable, check_device, judge
+from warroom.server.writes import VALID_STAMPS, States, make
+from warroom.store import sqlite
 from warroom.sync.protocol import Outcome, PushResult
-from warroom.sync.server.auth import Token, TokenError, digest, new_secret, new_token_id
-from warroom.sync.server.backend import Backend, Notifier, Unavailable, check_device, judge
+
+if TYPE_CHECKING:
+    from warroom.core.commands import Command
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -51,6 +58,12 @@ CREATE UNIQUE INDEX IF NOT EXISTS tokens_live_device ON tokens (device_id)
     WHERE revoked_at IS NULL;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+MIGRATIONS = [
+    SCHEMA,
+    # 2: the server folds incidents (its own writes: alerts, delivery results)
+    "CREATE INDEX IF NOT EXISTS events_by_incident ON events (incident_id, seq);",
+]
+"""Applied in order; `PRAGMA user_version` says how many (append-only)."""
 EVENT_COLUMNS = "id, incident_id, device_id, hlc, actor, kind, payload"
 TOKEN_COLUMNS = "id, name, device_id, created_at, revoked_at"
 
@@ -70,33 +83,33 @@ def _token(row: tuple) -> Token:
     )
 
 
-def _dumps(payload: dict) -> str:
+def _dumps(payload: dict[str, Any]) -> str:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
+def _unavailable(exc: sqlite3.Error) -> Exception:
+    """Busy or locked is worth a retry (503); anything else is the server's fault (500)."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return Unavailable(f"database is busy: {exc}")
+    return exc
+
+
 class SqliteBackend(Backend):
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, policy: Policy = DEFAULT_POLICY) -> None:
         self.path = Path(path).expanduser()
+        self.policy = policy
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
+        self._states = States()
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=10, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        return conn
-
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not self.path.exists():  # 0600: it holds token hashes. Never reopen an existing
-            # file outside SQLite: closing it would drop this process's SQLite locks.
-            with suppress(FileExistsError):
-                os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        self._writer = self._connect()
-        self._reader = self._connect()
-        self._writer.executescript(SCHEMA)  # idempotent; executescript commits on its own
+        sqlite.create_private(self.path)  # 0600: it holds token hashes
+        self._writer = sqlite.connect(self.path)
+        self._reader = sqlite.connect(self.path)
+        self._migrate()
         with self._transaction() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('server_id', ?)",
@@ -112,19 +125,18 @@ class SqliteBackend(Backend):
         self._writer.close()
         self._reader.close()
 
+    def _migrate(self) -> None:
+        version = self._writer.execute("PRAGMA user_version").fetchone()[0]
+        for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self._transaction() as conn:
+                for statement in filter(str.strip, step.split(";")):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._write_lock:
-            try:
-                self._writer.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise Unavailable(f"database is busy: {exc}") from None
-            try:
-                yield self._writer
-            except BaseException:
-                self._writer.execute("ROLLBACK")
-                raise
-            self._writer.execute("COMMIT")
+        with sqlite.immediate(self._writer, self._write_lock, _unavailable) as conn:
+            yield conn
 
     def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._read_lock:
@@ -189,6 +201,64 @@ class SqliteBackend(Backend):
             f"SELECT DISTINCT device_id FROM tokens WHERE device_id IN ({marks})", list(devices)
         )
         return {row[0] for row in rows}
+
+    async def execute(
+        self, incident_id: str, commands: Sequence[Command], actor: str, now: datetime
+    ) -> list[Event]:
+        events, head = await asyncio.to_thread(self._execute, incident_id, commands, actor, now)
+        self.notifier.advance(head)
+        return events
+
+    def _execute(
+        self, incident_id: str, commands: Sequence[Command], actor: str, now: datetime
+    ) -> tuple[list[Event], int]:
+        received = datetime.now(UTC).isoformat()
+        with self._transaction() as conn:
+            state = self._fold(conn, incident_id)
+            newest = conn.execute(f"SELECT max(hlc) FROM events WHERE {VALID_STAMPS}").fetchone()
+            events = make(
+                state,
+                commands,
+                policy=self.policy,
+                now=now,
+                device_id=self.device_id,
+                actor=actor,
+                newest=newest[0],
+            )
+            head = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+            rows = [
+                (head + n, *e[:6], _dumps(e.payload), "server", received)
+                for n, e in enumerate(events, start=1)
+            ]
+            conn.executemany(
+                f"INSERT INTO events (seq, {EVENT_COLUMNS}, token_id, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        return events, head + len(events)
+
+    def _fold(self, conn: sqlite3.Connection, incident_id: str) -> IncidentState:
+        rows = conn.execute(
+            f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE incident_id = ? AND seq > ?"
+            " ORDER BY seq",
+            (incident_id, self._states.last_seq(incident_id)),
+        ).fetchall()
+        return self._states.fold(incident_id, ((row[0], _event(row[1:])) for row in rows))
+
+    async def state(self, incident_id: str) -> IncidentState:
+        def read() -> IncidentState:
+            with self._read_lock:
+                return self._fold(self._reader, incident_id)
+
+        return await asyncio.to_thread(read)
+
+    async def incident_ids(self) -> list[str]:
+        rows = await asyncio.to_thread(
+            self._read,
+            "SELECT incident_id FROM events WHERE kind = 'declared'"
+            " GROUP BY incident_id ORDER BY min(hlc) DESC",
+        )
+        return [row[0] for row in rows]
 
     async def pull(self, after: int, limit: int) -> tuple[list[tuple[int, Event]], int]:
         return await asyncio.to_thread(self._pull, after, limit)

@@ -39,7 +39,7 @@ from typing import ClassVar
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from warroom.sync.server.errors import json_problem
+from warroom.server.errors import json_problem
 
 log = logging.getLogger("warroom.server")
 

@@ -20,17 +20,24 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
 from warroom.core.events import Event
+from warroom.core.policy import DEFAULT_POLICY, Policy
+from warroom.core.state import IncidentState
+from warroom.server.auth import Token, TokenError, digest, new_secret, new_token_id
+from warroom.server.backend import Backend, Notifier, Unavailable, check_device, judge
+from warroom.server.writes import VALID_STAMPS, States, make
+
+if TYPE_CHECKING:
+    from warroom.core.commands import Command
 from warroom.sync.protocol import Outcome, PushResult
-from warroom.sync.server.auth import Token, TokenError, digest, new_secret, new_token_id
-from warroom.sync.server.backend import Backend, Notifier, Unavailable, check_device, judge
 
 CHANNEL = "warroom_events"
 SCHEMA_LOCK = 0x77617272  # an advisory lock id: instances starting together create tables once
@@ -65,6 +72,12 @@ CREATE UNIQUE INDEX IF NOT EXISTS tokens_live_device ON tokens (device_id)
     WHERE revoked_at IS NULL;
 CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL);
 """
+MIGRATIONS = [
+    SCHEMA,
+    # 2: the server folds incidents (its own writes: alerts, delivery results)
+    "CREATE INDEX IF NOT EXISTS events_by_incident ON events (incident_id, seq);",
+]
+"""Applied in order under the schema lock; meta's `schema_version` says how many."""
 EVENT_COLUMNS = "id, incident_id, device_id, hlc, actor, kind, payload"
 TOKEN_COLUMNS = "id, name, device_id, created_at, revoked_at"
 
@@ -100,8 +113,10 @@ class _Link:
 
 
 class PostgresBackend(Backend):
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, policy: Policy = DEFAULT_POLICY) -> None:
         self.url = url
+        self.policy = policy
+        self._states = States()
         self._writer = _Link(url, autocommit=False)
         self._reader = _Link(url, autocommit=True)
         self._listener: asyncio.Task[None] | None = None
@@ -112,6 +127,16 @@ class PostgresBackend(Backend):
         async with self._writer.use() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             await conn.execute(SCHEMA)
+            cur = await conn.execute("SELECT value FROM meta WHERE key = 'schema_version'")
+            row = await cur.fetchone()
+            version = int(row[0]) if row else 1
+            for step in MIGRATIONS[version:]:
+                await conn.execute(step)
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', %s)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(len(MIGRATIONS)),),
+            )
             await conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('server_id', %s) ON CONFLICT DO NOTHING",
                 (secrets.token_hex(8),),
@@ -202,6 +227,59 @@ class PostgresBackend(Backend):
                 await cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(head)))
         self.notifier.advance(head)
         return results, head
+
+    async def execute(
+        self, incident_id: str, commands: Sequence[Command], actor: str, now: datetime
+    ) -> list[Event]:
+        received = datetime.now(UTC)
+        async with self._writer.use() as conn, conn.transaction():
+            cur = conn.cursor()
+            await cur.execute("SELECT seq FROM counter WHERE id = 1 FOR UPDATE")
+            head = (await cur.fetchone())[0]
+            state = await self._fold(conn, incident_id)
+            await cur.execute(f"SELECT max(hlc) FROM events WHERE {VALID_STAMPS}")
+            newest = (await cur.fetchone())[0]
+            events = make(
+                state,
+                commands,
+                policy=self.policy,
+                now=now,
+                device_id=self.device_id,
+                actor=actor,
+                newest=newest,
+            )
+            if events:
+                copy_sql = f"COPY events (seq, {EVENT_COLUMNS}, token_id, received_at) FROM STDIN"
+                async with cur.copy(copy_sql) as copy:
+                    for n, event in enumerate(events, start=1):
+                        row = (head + n, *event[:6], Jsonb(event.payload), "server", received)
+                        await copy.write_row(row)
+                head += len(events)
+                await cur.execute("UPDATE counter SET seq = %s WHERE id = 1", (head,))
+                await cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(head)))
+        self.notifier.advance(head)
+        return events
+
+    async def _fold(self, conn: psycopg.AsyncConnection[Any], incident_id: str) -> IncidentState:
+        cur = await conn.execute(
+            f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE incident_id = %s AND seq > %s"
+            " ORDER BY seq",
+            (incident_id, self._states.last_seq(incident_id)),
+        )
+        rows = await cur.fetchall()
+        return self._states.fold(incident_id, ((row[0], Event(*row[1:])) for row in rows))
+
+    async def state(self, incident_id: str) -> IncidentState:
+        async with self._reader.use() as conn:
+            return await self._fold(conn, incident_id)
+
+    async def incident_ids(self) -> list[str]:
+        async with self._reader.use() as conn:
+            cur = await conn.execute(
+                "SELECT incident_id FROM events WHERE kind = 'declared'"
+                " GROUP BY incident_id ORDER BY min(hlc) DESC"
+            )
+            return [row[0] for row in await cur.fetchall()]
 
     async def pull(self, after: int, limit: int) -> tuple[list[tuple[int, Event]], int]:
         async with self._reader.use() as conn:

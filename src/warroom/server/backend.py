@@ -12,6 +12,9 @@ Devices and tokens (the rule both backends apply, in `check_device` and `judge`)
   device that still has a live token cannot be taken over (403).
 - Events of devices no token was ever bound to (e.g. from an imported export) are relayed by
   any token.
+- `server-*` devices are servers' own (`warroom.server.writes`): no token pushes for them,
+  and their events reach clients only through the server that made them (or a peer server
+  sharing its PostgreSQL database).
 """
 
 from __future__ import annotations
@@ -19,11 +22,20 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from warroom.core.events import Event
 from warroom.core.hlc import Stamp
+from warroom.core.policy import DEFAULT_POLICY, Policy
+from warroom.core.state import IncidentState
+from warroom.server.auth import DeviceRefused, Token
+from warroom.server.writes import server_device
+
+if TYPE_CHECKING:
+    from warroom.core.commands import Command
 from warroom.sync.protocol import Outcome, PushResult
-from warroom.sync.server.auth import DeviceRefused, Token
 
 MAX_SKEW_MS = 5 * 60_000
 
@@ -67,6 +79,32 @@ class Backend(ABC):
 
     server_id: str
     notifier: Notifier
+    policy: Policy = DEFAULT_POLICY
+    """What the server's own commands are judged against (the config's, under `serve`)."""
+
+    @property
+    def device_id(self) -> str:
+        """The device the server writes its own events as; no token may push for it."""
+        return server_device(self.server_id)
+
+    @abstractmethod
+    async def execute(
+        self,
+        incident_id: str,
+        commands: Sequence[Command],
+        actor: str,
+        now: datetime,
+    ) -> list[Event]:
+        """Carry out commands on an incident as the server (in one write transaction, like
+        a push: the events get sequence numbers and fan out). Raises CommandError."""
+
+    @abstractmethod
+    async def state(self, incident_id: str) -> IncidentState:
+        """An incident as the server's events make it (cached; folds what is new)."""
+
+    @abstractmethod
+    async def incident_ids(self) -> list[str]:
+        """Every declared incident, newest first."""
 
     @abstractmethod
     async def open(self) -> None:
@@ -101,16 +139,18 @@ class Backend(ABC):
         """Revoke the live token with this id or name; the tokens revoked."""
 
 
-def open_backend(db: str | None = None, database_url: str | None = None) -> Backend:
+def open_backend(
+    db: str | None = None, database_url: str | None = None, policy: Policy = DEFAULT_POLICY
+) -> Backend:
     """The backend for `--database-url` (PostgreSQL), else for the SQLite file `db`."""
     if database_url:
-        from warroom.sync.server.postgres_backend import PostgresBackend
+        from warroom.server.postgres_backend import PostgresBackend
 
-        return PostgresBackend(database_url)
-    from warroom.sync.server.sqlite_backend import SqliteBackend
+        return PostgresBackend(database_url, policy)
+    from warroom.server.sqlite_backend import SqliteBackend
 
     assert db is not None
-    return SqliteBackend(db)
+    return SqliteBackend(db, policy)
 
 
 def check_device(token: Token, bound: str | None, device_id: str, holder: str | None) -> bool:
@@ -120,6 +160,8 @@ def check_device(token: Token, bound: str | None, device_id: str, holder: str | 
     live token already bound to `device_id`, if any. A fresh token takes over a device whose
     tokens were all revoked (rotation; see the module docstring).
     """
+    if device_id.startswith("server-"):
+        raise DeviceRefused(f"device {device_id} is a server's: a token cannot push for it")
     if bound is not None and bound != device_id:
         raise DeviceRefused(f"this token pushes for device {bound}, not {device_id}")
     if holder is not None and holder != token.id:
@@ -156,6 +198,8 @@ def judge(
                 if earlier == event
                 else _rejected(event, "the server holds a different event with this id")
             )
+        elif event.device_id.startswith("server-"):
+            verdicts.append(_rejected(event, f"device {event.device_id} is a server's"))
         elif event.device_id != device_id and event.device_id in claimed:
             verdicts.append(_rejected(event, f"device {event.device_id} pushes its own events"))
         elif ahead_ms > max_skew_ms:

@@ -25,6 +25,9 @@ from starlette.types import ASGIApp
 from warroom import __version__
 from warroom.core.events import Event, PayloadError, parse_payload
 from warroom.core.hlc import wall_ms_now
+from warroom.server.auth import DeviceRefused, Token
+from warroom.server.backend import Backend, Unavailable
+from warroom.server.errors import JsonErrors
 from warroom.sync.protocol import (
     API,
     MAX_BATCH,
@@ -40,9 +43,6 @@ from warroom.sync.protocol import (
     shown,
     to_wire,
 )
-from warroom.sync.server.auth import DeviceRefused, Token
-from warroom.sync.server.backend import Backend, Unavailable
-from warroom.sync.server.errors import JsonErrors
 
 MAX_BODY = 16 * 1024 * 1024
 """Bytes per request: room for a full batch of the largest events the client makes."""
