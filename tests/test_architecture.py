@@ -66,6 +66,7 @@ def test_console_start_up_loads_no_validation_or_cluster_libraries():
         "from warroom.store import EventLog\n"
         "from warroom.tui.app import WarroomApp\n"
         "from warroom.cli.console import open_console\n"
+        "import warroom.cli.app\n"
         "load_settings()\n"
         "heavy = ('pydantic', 'pydantic_settings', 'ulid', 'kubernetes', 'httpx', 'jinja2')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
