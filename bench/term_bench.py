@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,7 @@ class Terminal:
         )
         self._block()  # attaching answers with an empty block first
         self.pid: int | None = None
+        self._socket_path = self.command("display -p '#{socket_path}'")[0]
 
     def _block(self) -> list[str]:
         """The next command reply; %output and other notifications are skipped."""
@@ -110,6 +112,8 @@ class Terminal:
     def close(self) -> None:
         subprocess.run([*self._tmux, "kill-server"], capture_output=True, timeout=10)
         self._control.wait(timeout=10)
+        with contextlib.suppress(OSError):
+            os.unlink(self._socket_path)
         if self.pid is not None:  # the app gets SIGHUP; make sure it is gone before the next run
             _wait_gone(self.pid)
 
@@ -134,27 +138,73 @@ class Case:
     argv: list[str]
     env: dict[str, str]
     text: str
+    prepare: Callable[[], object] | None = None
+    """Run before each start (outside the timing)."""
+    goal: bool = True
+    """Held to the start-up goal (a start after editing the config is not: once per edit)."""
 
 
-def once(case: Case) -> float:
-    """Seconds from spawning the program to its text on screen, in a fresh tmux server."""
+@dataclass(frozen=True)
+class Sample:
+    wall: float
+    """Seconds from asking tmux to spawn the program to its text on screen."""
+    cpu: float | None
+    """CPU seconds the program had used by then (all its threads), or None off Linux."""
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system time of a process so far, exited threads included (Linux /proc).
+
+    Wall time is what the user sees, but on a shared machine other people's work lands in
+    it; CPU time is the part that belongs to the program, so a second, steadier figure.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def once(case: Case) -> Sample:
+    """One start of `case` in a fresh tmux server."""
+    if case.prepare is not None:
+        case.prepare()
     term = Terminal(case.env, case.name.replace(" ", "-"))
     try:
         start = term.spawn(case.argv)
-        return term.wait_for(case.text) - start
+        seen = term.wait_for(case.text)
+        assert term.pid is not None
+        return Sample(seen - start, cpu_seconds(term.pid))
     finally:
         term.close()
 
 
-def measure(cases: Sequence[Case], runs: int) -> dict[str, float]:
-    """Median seconds per case; cases interleaved, each round in a rotated order."""
-    samples: dict[str, list[float]] = {c.name: [] for c in cases}
-    for case in cases:  # one unmeasured round: page cache, .pyc files
+@dataclass(frozen=True)
+class Medians:
+    wall: float
+    cpu: float | None
+    fastest: float
+
+
+def measure(cases: Sequence[Case], runs: int) -> dict[str, Medians]:
+    """Medians per case; cases interleaved, each round in a rotated order, so that every
+    case shares the machine's noise with its baseline."""
+    samples: dict[str, list[Sample]] = {c.name: [] for c in cases}
+    for case in cases:  # one unmeasured round: page cache, the config cache
         once(case)
     for i in range(runs):
         for case in [*cases[i % len(cases) :], *cases[: i % len(cases)]]:
             samples[case.name].append(once(case))
-    return {name: statistics.median(values) for name, values in samples.items()}
+    out = {}
+    for name, found in samples.items():
+        cpus = [s.cpu for s in found if s.cpu is not None]
+        out[name] = Medians(
+            statistics.median(s.wall for s in found),
+            statistics.median(cpus) if cpus else None,
+            min(s.wall for s in found),
+        )
+    return out
 
 
 def compile_sources() -> None:
@@ -179,7 +229,7 @@ def base_env(**extra: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.upper().startswith("WARROOM_") and k not in ("TMUX", "TMUX_PANE")
     }
-    env.update(PYTHONPATH=str(Path(__file__).parents[1]), COLORTERM="truecolor", **extra)
+    env.update({"PYTHONPATH": str(Path(__file__).parents[1]), "COLORTERM": "truecolor", **extra})
     return env
 
 
@@ -237,6 +287,17 @@ def cases(dbs: list[Path], tmp: Path, server: tuple[str, str] | None) -> list[Ca
             NEWEST,
         ),
     ]
+    edited = str(tmp / "cache-edited")
+    found.append(
+        Case(
+            "console, configured, config just edited",
+            console,
+            base_env(WARROOM_CONFIG=str(closed), WARROOM_DB=str(dbs[1]), XDG_CACHE_HOME=edited),
+            NEWEST,
+            prepare=lambda: shutil.rmtree(edited, ignore_errors=True),
+            goal=False,
+        )
+    )
     if server is not None:
         live = write_config(tmp / "live.toml", *server)
         found.append(
