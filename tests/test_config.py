@@ -214,6 +214,25 @@ def test_the_token_is_never_cached_but_still_read(tmp_path, monkeypatch, cached)
     assert load_settings().token == "from-env"
 
 
+@pytest.mark.parametrize(
+    ("written", "token"),
+    [
+        ('token = "plain-token"', "plain-token"),
+        ("token = 'literal\\token'", "literal\\token"),
+        ('token = "esc\\u0041ped\\"q\\""', 'escAped"q"'),
+        ('token = ""', ""),
+        ("[keys]\nnote = 'N'", None),
+    ],
+)
+def test_the_token_comes_back_from_the_file_as_written(
+    tmp_path, monkeypatch, cached, written, token
+):
+    write(tmp_path, monkeypatch, written + "\n")
+    assert load_settings().token == token
+    cached()
+    assert load_settings().token == token
+
+
 def test_a_changed_file_is_validated_again(tmp_path, monkeypatch, cached):
     """Same size, same mtime, one byte changed: the cache is keyed by content."""
     write(tmp_path, monkeypatch, 'user = "alice"\n')
@@ -297,7 +316,7 @@ def test_a_configured_start_loads_no_pydantic_once_validated(tmp_path):
         "from warroom.config import load_settings\n"
         "s = load_settings()\n"
         "assert s.keys == {'note': 'N'} and s.token.startswith('wr_'), s\n"
-        "heavy = {'pydantic', 'pydantic_settings'}\n"
+        "heavy = {'pydantic', 'pydantic_settings', 'tomllib'}\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))\n"
     )
     env = {
@@ -314,5 +333,5 @@ def test_a_configured_start_loads_no_pydantic_once_validated(tmp_path):
         for _ in range(2)
     ]
     assert [r.returncode for r in runs] == [0, 0], runs[-1].stderr
-    assert runs[0].stdout.strip() == "['pydantic', 'pydantic_settings']"
+    assert runs[0].stdout.strip() == "['pydantic', 'pydantic_settings', 'tomllib']"
     assert runs[1].stdout.strip() == "[]"
