@@ -1,7 +1,9 @@
-"""Apps whose start-up `tui_bench` times: each prints the wall time of its first full frame.
+"""Apps whose start-up the benchmarks time.
 
-Run as `python -m bench.startup_apps bare|console [DB]`. Both run headless and detect
-"ready" the same way (a 5 ms check, then one more refresh), so the ratio is fair.
+`python -m bench.startup_apps bare|console [DB]` runs headless and prints the wall time of
+the first full frame; both detect "ready" the same way (a 5 ms check, then one more refresh),
+so the ratio is fair. `python -m bench.startup_apps bare-tty` is the bare app as a user runs
+it, for `term_bench`, which watches the terminal instead.
 """
 
 from __future__ import annotations
@@ -34,13 +36,17 @@ class _Report:
         return True
 
 
-class BareApp(_Report, App[None]):
-    """Ready once Textual's footer has composed its keys (after the first refresh)."""
+class Bare(App[None]):
+    """The baseline: a Textual app with a header, a line of text and the footer."""
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("bare")
         yield Footer()
+
+
+class BareApp(_Report, Bare):
+    """Ready once Textual's footer has composed its keys (after the first refresh)."""
 
     def on_mount(self) -> None:
         self.start_watch()
@@ -71,5 +77,8 @@ def console(db: str) -> App[None]:
 
 if __name__ == "__main__":
     which = sys.argv[1]
+    if which == "bare-tty":
+        Bare().run()
+        sys.exit()
     app = BareApp() if which == "bare" else console(sys.argv[2])
     app.run(headless=True, size=(120, 35))

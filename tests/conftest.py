@@ -20,6 +20,7 @@ def _isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("WARROOM_CONFIG", str(home / "config.toml"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))  # the validated-config cache
     for var in ("WARROOM_DB", "WARROOM_USER", "WARROOM_SERVER", "WARROOM_TOKEN"):
         monkeypatch.delenv(var, raising=False)
 

@@ -1,32 +1,34 @@
 """The config file and `WARROOM_*` variables, validated by pydantic-settings.
 
-Loaded only when a file or a variable exists (see `warroom.config`): the result is the plain
-`Settings` dataclass, with the policy overrides already applied.
+Loaded only when `warroom.config` has something new to validate (its cache missed): the
+result is JSON-shaped data without the token, which `config.settings_from` turns into the
+`Settings` dataclass, here and on every later start that finds it in the cache.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from warroom.config import ENV_PREFIX, ConfigError, Settings, config_path
-from warroom.core.policy import DEFAULT_POLICY, EscalationStep, Policy, RoleDef
+from warroom.config import ENV_PREFIX, ConfigError, settings_from
 from warroom.core.timeparse import parse_duration
+from warroom.keymap import check_keymap
 
 
 def _duration(value: Any) -> Any:
-    return parse_duration(value) if isinstance(value, str | int | float) else value
+    if isinstance(value, bool):  # an int to Python, and `true` would mean one minute
+        raise ValueError(f"not a duration: {value!r} (try 15m, 2h, 1d)")
+    if isinstance(value, str | int | float):
+        value = parse_duration(value)
+    if isinstance(value, timedelta) and value < timedelta(0):
+        raise ValueError(f"a duration cannot be negative: {value}")
+    return value
 
 
 class _Strict(BaseModel):
@@ -44,7 +46,7 @@ class SeverityOverride(_Strict):
     notification: str | None = None
     customer_communication: str | None = None
     escalate_to: str | None = None
-    escalates: bool | None = None
+    escalates: StrictBool | None = None  # not "yes" or 1
 
     _durations = field_validator("update_every", "mtta_target", "mttr_target", mode="before")(
         _duration
@@ -94,7 +96,9 @@ class SettingsSchema(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_path()))
+        # The file's table comes in as init arguments (`validate` parsed the very bytes the
+        # cache key was made from); the environment beats it.
+        return (env_settings, init_settings)
 
     _durations = field_validator("amber_before", mode="before")(_duration)
 
@@ -107,51 +111,42 @@ class SettingsSchema(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (try UTC or Europe/Berlin)") from None
         return value
 
-    def policy(self) -> Policy:
-        """The default policy with this config's overrides applied."""
-        levels = []
-        for level in DEFAULT_POLICY.severities:
-            override = self.severity.get(level.name) or self.severity.get(level.name.lower())
-            update = override.model_dump(exclude_none=True) if override else {}
-            levels.append(replace(level, **update))
-        unknown = {k.upper() for k in self.severity} - {lvl.name for lvl in levels}
-        if unknown:
-            raise ConfigError(f"unknown severity {sorted(unknown)[0]} (SEV1..SEV4)")
-        roles = {r.key: r for r in DEFAULT_POLICY.roles}
-        roles.update({r.key: RoleDef(**r.model_dump()) for r in self.roles})
-        update: dict[str, Any] = {"severities": tuple(levels), "roles": tuple(roles.values())}
-        if self.checklist is not None:
-            update["checklist"] = self.checklist
-        if self.post_resolution is not None:
-            update["post_resolution"] = self.post_resolution
-        if self.escalation is not None:
-            update["escalation"] = tuple(
-                EscalationStep(level=i + 1, **step.model_dump())
-                for i, step in enumerate(self.escalation)
-            )
-        if self.amber_before is not None:
-            update["amber_before"] = self.amber_before
-        return replace(DEFAULT_POLICY, **update)
+    @field_validator("keys")
+    @classmethod
+    def _keymap(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_keymap(value)
 
-    def settings(self) -> Settings:
-        return Settings(
-            user=self.user,
-            db=self.db,
-            server=self.server,
-            token=self.token,
-            timezone=self.timezone,
-            keys=dict(self.keys),
-            policy=self.policy(),
-        )
+    def data(self) -> dict[str, Any]:
+        """What `config.settings_from` takes: JSON types, durations in microseconds, no
+        token (it is never cached)."""
+        return _json(self.model_dump(exclude={"token"}, exclude_none=True))
 
 
-def validate(path: Path, overrides: dict[str, Any]) -> Settings:
-    """Settings from overrides, environment and file, in that order of precedence."""
+def _json(value: Any) -> Any:
+    if isinstance(value, timedelta):
+        return value // timedelta(microseconds=1)
+    if isinstance(value, dict):
+        return {str(k): _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def validate(path: Path, raw: bytes | None) -> dict[str, Any]:
+    """The file's bytes (None: no file) and the environment, validated, as cacheable data."""
     try:
-        return SettingsSchema(**overrides).settings()
+        table = tomllib.loads(raw.decode()) if raw is not None else {}
+        private = sorted(k for k in table if k.startswith("_"))
+        if private:  # pydantic-settings would take `_env_file = ...` as its own argument
+            raise ValueError(f"{private[0]}: Extra inputs are not permitted")
+        data = SettingsSchema(**table).data()
+        settings_from(data)  # what only the whole policy can refuse (an unknown severity)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         raise ConfigError(f"config ({path}): {where}: {err['msg']}") from None
     except (OSError, ValueError) as exc:
         raise ConfigError(f"config ({path}): {exc}") from None
+    return data
