@@ -27,12 +27,13 @@ def _bindings(cls) -> list[Binding]:
     return [b for b in cls.BINDINGS if isinstance(b, Binding)]
 
 
-def test_the_table_holds_the_consoles_own_bindings():
-    """Until the console builds its Bindings from the table, they must say the same."""
-    from warroom.tui.app import KEYS
+def test_the_console_binds_exactly_the_tables_keys_with_priority():
+    from warroom.tui.app import WarroomApp
 
     table = [(s.id, s.key, s.action, s.description, s.show) for s in specs("console")]
-    assert table == [(b.id, b.key, b.action, b.description, b.show) for b in KEYS]
+    bound = _bindings(WarroomApp)
+    assert table == [(b.id, b.key, b.action, b.description, b.show) for b in bound]
+    assert all(b.priority for b in bound)  # handled before the focused widget sees the key
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,7 @@ KEY_TABLE: tuple[KeySpec, ...] = (
     KeySpec("toggle_side", "r", "toggle_side", "Panels", show=False),
     KeySpec("cluster", "K", "cluster", "Cluster", show=False),
     KeySpec("help", "question_mark", "help", "Keys"),
-    KeySpec("quit", "q", "quit", "Quit"),
+    KeySpec("quit", "q", "leave", "Quit"),  # `leave`: Textual's ctrl+q keeps `quit`
     KeySpec("pods_logs", "enter", "select", "Logs", "pods"),
     KeySpec("pods_restart", "R", "restart", "Restart", "pods"),
     KeySpec("pods_undo", "U", "undo", "Undo", "pods"),
@@ -137,7 +137,7 @@ TAKEN: dict[Scope, dict[str, str]] = {
 there (the timeline, the pod table, the log view). Not remappable from `[keys]`."""
 
 SAME_ACTION: dict[tuple[Scope, str], str] = {
-    ("console", "ctrl+q"): "quit",
+    ("console", "ctrl+q"): "leave",
     ("pods", "enter"): "select",  # the table's Select is what opens a pod's logs
 }
 """Taken keys that do what a table action does, so binding that action to them is fine."""

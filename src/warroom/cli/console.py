@@ -48,4 +48,13 @@ def open_console(ctx: Ctx, ref: str | None, kube=None) -> None:
         incident = ctx.log.timeline.resolve(ref) if ref else ctx.log.latest_open()
     except StoreError as exc:
         raise Failure(str(exc)) from None
-    WarroomApp(ctx.log, ctx.settings, incident, actor=ctx.actor, kube=kube).run()
+    first = None
+    if incident is not None:  # read before the UI runs: the first frame draws the incident
+        from warroom.store import TimelineFilter
+        from warroom.tui.messages import read_view
+
+        try:
+            first = read_view(ctx.log, incident, TimelineFilter(), None)
+        except StoreError as exc:
+            raise Failure(str(exc)) from None
+    WarroomApp(ctx.log, ctx.settings, incident, actor=ctx.actor, kube=kube, first=first).run()

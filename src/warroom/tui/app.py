@@ -49,12 +49,13 @@ from warroom.tui.messages import (
     SyncUnavailable,
     WriteFailed,
     Written,
+    read_view,
 )
 from warroom.tui.palette import ConsoleCommands
 from warroom.tui.widgets.cluster import ClusterRow
 from warroom.tui.widgets.footer import KeysFooter
 from warroom.tui.widgets.panels import Context, Panel, cadence_text, header_text, roles_text
-from warroom.tui.widgets.timeline import PAGE, Timeline
+from warroom.tui.widgets.timeline import Timeline
 from warroom.tui.writer import Write, Writer
 
 if TYPE_CHECKING:
@@ -82,8 +83,12 @@ class WarroomApp(App[None]):
         now: Callable[[], datetime] | None = None,
         actor: str | None = None,
         kube: Target | None = None,
+        first: Refreshed | None = None,
     ) -> None:
+        """`first` is the incident read before the app runs (`read_view`), so the first
+        frame draws it instead of an empty timeline waiting for the poller."""
         super().__init__()
+        self._first = first
         self.kube = kube
         self.store = log
         self.settings = settings
@@ -137,14 +142,16 @@ class WarroomApp(App[None]):
         self.writer.start()
         if self.settings.server and self.settings.token:
             self.sync_label = "connecting"
-            self._start_sync()
         self.set_interval(POLL_SECONDS, self.poll)
         self.set_interval(1.0, self.tick)
         self.timeline.focus()
-        if self.incident_id is None:
+        if self._first is not None and self._first.incident_id == self.incident_id:
+            self.on_refreshed(self._first)
+        elif self.incident_id is None:
             self._list_incidents(at_start=True)
         else:
             self.poll(force=True)
+        self._first = None
 
     def action_leave(self) -> None:
         self.exit()
@@ -240,19 +247,13 @@ class WarroomApp(App[None]):
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _poll(self, incident_id: str, flt: TimelineFilter, force: bool, cursor: int | None) -> None:
         try:
-            head = self.store.timeline.head()
-            if head == self._head and not force:
+            if self.store.timeline.head() == self._head and not force:
                 return
-            state = self.store.state(incident_id)
-            total = (
-                state.event_count if flt.is_empty else self.store.timeline.count(incident_id, flt)
-            )
-            number = (max(total - 1, 0) if cursor is None else min(cursor, total)) // PAGE
-            events = self.store.timeline.page(incident_id, number * PAGE, PAGE, flt, total)
+            view = read_view(self.store, incident_id, flt, cursor)
         except StoreError as exc:
             self.post_message(ReadFailed(str(exc)))
             return
-        self.post_message(Refreshed(incident_id, head, state, total, (number, events), flt))
+        self.post_message(view)
 
     def on_read_failed(self, message: ReadFailed) -> None:
         self.notify(message.reason, title="Cannot read the log", severity="error", timeout=5)
@@ -266,7 +267,7 @@ class WarroomApp(App[None]):
         self._head = message.head
         self.state = message.state
         timeline = self.timeline
-        timeline.reset(message.total, set(message.state.pinned_ids()), message.page)
+        timeline.reset(message.total, set(message.state.pinned_ids()), message.pages)
         query = self.filter.query()
         timeline.border_title = "Timeline" + (f" · filter: {query}" if query else "")
         timeline.border_subtitle = f"{message.total:,} events"
@@ -274,7 +275,14 @@ class WarroomApp(App[None]):
         self.refresh_bindings()
         if not self._warmed:
             self._warmed = True
-            self.set_timer(WARM_UP_AFTER, self._warm_up)
+            self.set_timer(WARM_UP_AFTER, self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        """What the first frame does not need waits for it: sync (httpx, TLS: ~100 ms of CPU
+        that competed with the first paints) and the warm-up of the first keys' imports."""
+        if self.settings.server and self.settings.token:
+            self._start_sync()
+        self._warm_up()
 
     @work(thread=True, group="warm-up", exit_on_error=False)
     def _warm_up(self) -> None:

@@ -13,30 +13,13 @@ import asyncio
 from textual.binding import Binding
 from textual.widget import Widget
 
+from warroom.keymap import specs
+
 KEYS: list[Binding] = [
-    Binding("n", "note", "Note", id="note", priority=True),
-    Binding("u", "update", "Update", id="update", priority=True),
-    Binding("s", "status", "Status", id="status", priority=True),
-    Binding("v", "severity", "Severity", id="severity", priority=True),
-    Binding("a", "assign", "Assign", id="assign", priority=True),
-    Binding("i", "take_command", "Command", id="take_command", priority=True),
-    Binding("p", "pin", "Pin", id="pin", priority=True),
-    Binding("m", "milestone", "Milestone", id="milestone", show=False, priority=True),
-    Binding("c", "checklist", "Checklist", id="checklist", priority=True),
-    Binding("A", "action_item", "Action item", id="action_item", show=False, priority=True),
-    Binding("z", "snooze", "Snooze", id="snooze", show=False, priority=True),
-    Binding("f", "filter", "Filter", id="filter", show=False, priority=True),
-    Binding("t", "jump", "Jump to time", id="jump", show=False, priority=True),
-    Binding("T", "toggle_tz", "UTC/local", id="toggle_tz", show=False, priority=True),
-    Binding("h", "history", "History", id="history", show=False, priority=True),
-    Binding("o", "switch", "Switch incident", id="switch", show=False, priority=True),
-    Binding("D", "declare", "Declare", id="declare", show=False, priority=True),
-    Binding("e", "export", "Export", id="export", priority=True),
-    Binding("r", "toggle_side", "Panels", id="toggle_side", show=False, priority=True),
-    Binding("K", "cluster", "Cluster", id="cluster", show=False, priority=True),
-    Binding("question_mark", "help", "Keys", id="help", priority=True),
-    Binding("q", "leave", "Quit", id="quit", priority=True),
+    Binding(spec.key, spec.action, spec.description, show=spec.show, id=spec.id, priority=True)
+    for spec in specs("console")
 ]
+"""Built from `warroom.keymap` (which the config's `[keys]` is checked against)."""
 
 ACTIONS = frozenset(b.action for b in KEYS)
 """The console's own actions (`q` is `leave`, so Textual's ctrl+q `quit` works everywhere)."""

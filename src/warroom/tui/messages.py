@@ -8,7 +8,8 @@ from textual.message import Message
 
 from warroom.core.events import Event
 from warroom.core.state import IncidentState
-from warroom.store import TimelineFilter
+from warroom.store import EventLog, TimelineFilter
+from warroom.tui.widgets.timeline import PAGE
 
 if TYPE_CHECKING:
     from warroom.core.templates import Template
@@ -26,7 +27,7 @@ class Refreshed(Message):
         head: int,
         state: IncidentState,
         total: int,
-        page: tuple[int, list[Event]],
+        pages: dict[int, list[Event]],
         flt: TimelineFilter,
     ) -> None:
         super().__init__()
@@ -34,10 +35,24 @@ class Refreshed(Message):
         self.head = head
         self.state = state
         self.total = total
-        self.page = page
+        self.pages = pages
+        """The timeline pages the cursor will sit on (and the one above it), fetched ahead."""
         self.filter = flt
         """The filter it was read with: a reply to an older filter is dropped."""
-        """The timeline page the cursor will sit on, fetched ahead."""
+
+
+def read_view(
+    store: EventLog, incident_id: str, flt: TimelineFilter, cursor: int | None
+) -> Refreshed:
+    """What the console shows of an incident: its state and the timeline pages around the
+    cursor (None: the newest), read in one go. Raises StoreError."""
+    head = store.timeline.head()
+    state = store.state(incident_id)
+    total = state.event_count if flt.is_empty else store.timeline.count(incident_id, flt)
+    number = (max(total - 1, 0) if cursor is None else min(cursor, total)) // PAGE
+    wanted = [number - 1, number] if cursor is None and number else [number]
+    pages = {n: store.timeline.page(incident_id, n * PAGE, PAGE, flt, total) for n in wanted}
+    return Refreshed(incident_id, head, state, total, pages, flt)
 
 
 class ReadFailed(Message):

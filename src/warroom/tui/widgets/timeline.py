@@ -89,20 +89,25 @@ class Timeline(ScrollView, can_focus=True):
     # -- data ---------------------------------------------------------------------------
 
     def reset(
-        self, total: int, pinned: set[str], page: tuple[int, list[Event]] | None = None
+        self, total: int, pinned: set[str], pages: dict[int, list[Event]] | None = None
     ) -> None:
-        """The log changed: drop cached pages (but the one fetched ahead), keep the cursor."""
+        """The log changed: drop cached pages (but those fetched ahead), keep the cursor.
+
+        While following, the view is anchored to the bottom, so the first paint already shows
+        the newest rows (not the top of the log, then a scroll)."""
         self._generation += 1
         self._pages.clear()
         self._by_id.clear()
         self._loading.clear()
-        if page is not None:
-            self._keep(*page)
+        for number, events in (pages or {}).items():
+            self._keep(number, events)
         self.pinned = pinned
         self.total = total
         self.virtual_size = Size(self.size.width, total)
         if self.follow or self.cursor >= total:
             self.cursor = max(total - 1, 0)
+        if self.follow:
+            self.anchor()
         # The new virtual size is laid out on the next refresh; scroll after it.
         self.call_after_refresh(self._reveal_cursor)
         self.refresh()
@@ -189,6 +194,8 @@ class Timeline(ScrollView, can_focus=True):
 
     def watch_cursor(self, old: int, new: int) -> None:
         self.follow = new >= self.total - 1
+        if not self.follow:
+            self.anchor(False)
         self._reveal_cursor()
         self.refresh()
         self.post_message(self.Selected(self.selected))
