@@ -243,12 +243,13 @@ RUNS = 11
 
 def mark_newest(db: Path) -> None:
     """Append the row whose appearance on screen ends a console measurement."""
+    from warroom.core.commands import AddNote
     from warroom.store import EventLog
 
     with EventLog(db) as log:
         incident = log.latest_open()
         assert incident is not None
-        log.append(incident, "note", {"text": NEWEST}, "bench")
+        log.execute(incident, [AddNote(text=NEWEST)], "bench")
         log.state(incident)  # the snapshot an earlier session would have left
 
 
