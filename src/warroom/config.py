@@ -90,7 +90,7 @@ class Settings:
     timezone: str = "UTC"
     keys: Mapping[str, str] = field(default_factory=dict)
     policy: Policy = DEFAULT_POLICY
-    status_page: PageSettings = PageSettings()
+    status_page: PageSettings = field(default_factory=PageSettings)
     """`[status_page]`: the public page's title, components and address."""
 
     @property

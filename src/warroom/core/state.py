@@ -281,7 +281,7 @@ class IncidentState:
         state.last_update = UpdateRef(*data["last_update"]) if data["last_update"] else None
         state.action_items = [ActionItemRef(*row) for row in data["action_items"]]
         state.escalations = [
-            EscalationRef(*row[:4], tuple(row[4]), tuple(row[5]), *row[6:])
+            EscalationRef(row[0], row[1], row[2], row[3], tuple(row[4]), tuple(row[5]), *row[6:])
             for row in data["escalations"]
         ]
         state.public_posts = [PostRef(*row) for row in data["public_posts"]]
