@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -18,6 +20,7 @@ from warroom.core.ids import new_id
 from warroom.store import EventLog
 from warroom.sync.engine import Syncer
 
+T = TypeVar("T")
 CONFIG = """
 [status_page]
 title = "Example Shop status"
@@ -40,6 +43,13 @@ def status_server(config_file: Path, tmp_path: Path) -> Iterator[ServerProcess]:
     server.stop()
 
 
+def in_thread(work: Callable[[], T]) -> T:
+    """Run `work` in a thread of its own: Playwright's sync API keeps an event loop running
+    in the test's thread, where `asyncio.run` refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(work).result()
+
+
 @dataclass
 class Responder:
     """Someone at the console: writes through the command layer, then syncs."""
@@ -59,7 +69,7 @@ class Responder:
 
     def run(self, incident: str, *commands: Command) -> list[Event]:
         events = self.log.execute(incident, list(commands), self.actor)
-        status = asyncio.run(self.syncer.sync_once())
+        status = in_thread(lambda: asyncio.run(self.syncer.sync_once()))
         assert status.in_sync, status.reason
         return events
 
@@ -69,6 +79,6 @@ class Responder:
 
 @pytest.fixture
 def responder(status_server: ServerProcess, tmp_path: Path) -> Iterator[Responder]:
-    token = status_server.store.token(f"alice-{new_id()}")
+    token = in_thread(lambda: status_server.store.token(f"alice-{new_id()}"))
     with EventLog(tmp_path / "alice.db") as log:
         yield Responder(log, Syncer(log, status_server.url, token), status_server.url)

@@ -55,7 +55,7 @@ def test_only_status_page_posts_are_public(responder: Responder) -> None:
     page = responder.get("/status").text
     data = responder.get("/status.json").json()
     feed = responder.get("/status/feed.atom").text
-    assert "Checkout failing" in page and html.escape(body) in page
+    assert "Checkout failing" in page and html.escape(body.removeprefix("Investigating: ")) in page
     assert "Major outage" in page
     [active] = data["incidents"]
     assert active["status"] == "investigating" and active["impact"] == "critical"
@@ -107,7 +107,7 @@ def test_hostile_text_stays_text(responder: Responder) -> None:
     feed = ET.fromstring(responder.get("/status/feed.atom").content)  # still well-formed XML
     entry = feed.find(f"{ATOM}entry")
     assert entry is not None
-    assert entry.find(f"{ATOM}content").text == f"Investigating: {hostile}"  # type: ignore[union-attr]
+    assert entry.find(f"{ATOM}content").text == hostile  # type: ignore[union-attr]
     assert (
         responder.get("/status.json").json()["incidents"][0]["updates"][0]["body"].endswith(hostile)
     )

@@ -86,6 +86,15 @@ class PublicPost:
     phase: str
     body: str
 
+    @property
+    def words(self) -> str:
+        """The body without the phase it starts with ("Monitoring: A fix..." under a
+        "Monitoring" heading reads "A fix..."), as pages show it; `body` is as posted."""
+        head, sep, rest = self.body.partition(":")
+        if sep and head.strip().lower() == self.phase and rest.strip():
+            return rest.strip()
+        return self.body
+
 
 @dataclass(frozen=True)
 class PublicIncident:
