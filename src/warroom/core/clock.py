@@ -102,6 +102,17 @@ def escalation_due(state: IncidentState, policy: Policy, now: datetime) -> Escal
     return esc.step
 
 
+def escalation_reason(state: IncidentState, policy: Policy, now: datetime, level: int) -> str:
+    """Why a level is paged, as the timeline keeps it: "SEV1 open 32m, not mitigated
+    (L3 from 30m)"."""
+    esc = escalation(state, policy, now)
+    ladder = {s.level: s for s in policy.escalation_for(state.current_severity)}
+    step = ladder.get(level)
+    elapsed = format_duration(esc.elapsed) if esc else "—"
+    when = f" (L{level} from {format_duration(step.after)})" if step else ""
+    return f"{state.current_severity} open {elapsed}, not mitigated{when}"
+
+
 # -- milestones, with the defaults a responder would assume ---------------------------------
 
 
