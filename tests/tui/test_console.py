@@ -6,6 +6,7 @@ refused action, and once it is on disk (the writer keeps order) nothing else cam
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -334,21 +335,21 @@ async def test_help_lists_every_key_and_the_palette_finds_actions(make_app):
         await started(app, pilot)
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: step_name(app) == "Read")
-        body = app.screen.step.body.plain
-        lines = [" ".join(line.split()) for line in body.splitlines()]
-        for line in ["n Note", "u Update", "e Export", "D Declare", "K Cluster", "q Quit"]:
-            assert line in lines, line
+        lines = app.screen.step.body.plain.splitlines()
+
+        def listed(key: str, what: str) -> bool:
+            pattern = rf"(^|\s){re.escape(key)}\s+{re.escape(what)}(\s|$)"
+            return any(re.search(pattern, line) for line in lines)
+
+        for key, what in [("n", "Note"), ("u", "Update"), ("e", "Export"), ("D", "Declare")]:
+            assert listed(key, what), (key, what)
+        for key, what in [("K", "Cluster"), ("q", "Quit"), ("R", "Restart"), ("U", "Undo")]:
+            assert listed(key, what), (key, what)
+        for key, what in [("Space", "Pause"), ("/", "Include"), ("ctrl+y", "copy the text")]:
+            assert listed(key, what), (key, what)
+        assert listed("Tab", "next pane (timeline, pods, logs)")
         for section in ["Pods pane (Tab to it)", "Logs pane", "Update composer (u)"]:
             assert section in lines, section
-        for line in [
-            "R Restart",
-            "U Undo",
-            "Space Pause",
-            "/ Include",
-            "ctrl+y copy the text to the clipboard",
-        ]:
-            assert line in lines, line
-        assert any(line.startswith("Tab / shift+Tab ") for line in lines)
         await pilot.press("escape", "h")
         await wait_for(pilot, lambda: step_name(app) == "Read")
         history = app.screen.step.body.plain

@@ -33,3 +33,73 @@ def test_composer(snap_compare, make_app):
         await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=(120, 35), run_before=compose)
+
+
+def _step(app) -> str:
+    return type(getattr(app.screen, "step", None)).__name__
+
+
+# Every dialog people see, at the size they open it: each key's first step, and the steps
+# behind a few (a refused field, the resolve confirmation, the checklist's two groups).
+DIALOGS = {
+    "note": (["n"], "Fill"),
+    "status": (["s"], "Choose"),
+    "resolve-confirm": (["s", "end", "enter"], "Confirm"),
+    "assign-person": (["a", "down", "enter"], "Fill"),
+    "milestone-refused": (["m", "enter", *"whenever", "enter"], "Fill"),
+    "checklist": (["c"], "Tick"),
+    "action-item": (["A"], "Fill"),
+    "snooze-refused": (["z", *"2", "enter", *"vendor", "enter"], "Fill"),
+    "history": (["h"], "Read"),
+    "keys": (["question_mark"], "Read"),
+    "declare": (["D"], "Fill"),
+}
+
+
+@pytest.mark.parametrize("name", list(DIALOGS))
+def test_dialog(snap_compare, make_app, name):
+    keys, step = DIALOGS[name]
+
+    async def opened(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press(*keys)
+        await wait_for(pilot, lambda: _step(pilot.app) == step)
+        if name.endswith("refused"):
+            await wait_for(
+                pilot, lambda: any(str(e.render()) for e in pilot.app.screen.query(".dialog-error"))
+            )
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=(120, 35), run_before=opened)
+
+
+def test_composer_with_an_error(snap_compare, make_app, tmp_path, monkeypatch):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "status-update.txt").write_text("{{ ().__class__.__mro__ }}")
+    monkeypatch.setenv("WARROOM_CONFIG", str(tmp_path / "config.toml"))
+
+    async def failed(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: getattr(pilot.app.screen, "error", None) is not None)
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=(120, 35), run_before=failed)
+
+
+def test_overdue(snap_compare, make_app):
+    from datetime import timedelta
+
+    from tests.tui.conftest import NOW
+
+    app = make_app(now=lambda: NOW + timedelta(minutes=7))  # due 4 minutes after NOW
+
+    async def overdue(pilot) -> None:
+        await loaded(pilot)
+        await wait_for(
+            pilot, lambda: "UPDATE OVERDUE" in str(pilot.app.query_one("#cadence").render())
+        )
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 35), run_before=overdue)

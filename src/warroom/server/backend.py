@@ -68,8 +68,9 @@ class Notifier:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
+            try:  # asyncio.timeout: 3.11's wait_for can swallow a cancellation
+                async with asyncio.timeout(remaining):
+                    await self._changed.wait()
             except TimeoutError:
                 return
 

@@ -262,9 +262,14 @@ class Syncer:
 
     @staticmethod
     async def _sleep(seconds: float, wake: asyncio.Event) -> bool:
-        """Sleep, or less if woken; whether it was woken."""
+        """Sleep, or less if woken; whether it was woken.
+
+        `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` can swallow a
+        cancellation that arrives as the wait ends, and `stop()` then waited in vain (a test
+        caught the thread still running after its log was closed)."""
         with suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await wake.wait()
         woken = wake.is_set()
         wake.clear()
         return woken

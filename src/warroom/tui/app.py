@@ -26,7 +26,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Input, Static, TextArea
+from textual.widgets import Static
 
 from warroom.config import Settings
 from warroom.core import clock
@@ -175,7 +175,7 @@ class WarroomApp(App[None]):
         if not self.screen_stack or self.screen is not self.main:
             return False
         focused = self.main.focused
-        if isinstance(focused, Input | TextArea):
+        if _takes_text(focused):
             return False
         pane = _pane_of(focused)
         return pane is None or not self._keys_of(action) & _keys_bound(pane)
@@ -732,6 +732,14 @@ def _notice(text: str) -> Flow:
 
     return Notice(text, error=True)
     yield  # a generator that asks nothing
+
+
+def _takes_text(widget: Widget | None) -> bool:
+    """Whether the widget is a text field (Input, TextArea): typed letters are text there.
+    By class name, so the console's start-up does not import TextArea (~10 ms)."""
+    return widget is not None and any(
+        cls.__name__ in ("Input", "TextArea") for cls in type(widget).__mro__
+    )
 
 
 def _pane_of(widget: Widget | None) -> Widget | None:

@@ -25,16 +25,18 @@ ACTIONS = frozenset(b.action for b in KEYS)
 """The console's own actions (`q` is `leave`, so Textual's ctrl+q `quit` works everywhere)."""
 
 OTHER_KEYS: list[tuple[str, str]] = [
-    ("Tab / shift+Tab", "move between the timeline, the pods pane and the logs pane"),
-    ("↑↓ PgUp PgDn", "move in the focused pane (also j / k)"),
+    ("Tab", "next pane (timeline, pods, logs)"),
+    ("shift+Tab", "previous pane"),
+    ("↑↓ j k PgUp PgDn", "move in the focused pane"),
     ("Home End g G", "first / last event"),
-    ("ctrl+p", "command palette: every action by name"),
+    ("ctrl+p", "every action by name"),
+    ("ctrl+q", "quit from anywhere"),
 ]
 COMPOSER_KEYS: list[tuple[str, str]] = [
-    ("ctrl+s", "post (asks first; Enter confirms)"),
-    ("ctrl+y", "copy the text to the clipboard"),
-    ("ctrl+t", "choose another template"),
-    ("Esc", "close (asks before throwing away an edited update)"),
+    ("ctrl+s", "post (Enter confirms)"),
+    ("ctrl+y", "copy the text"),
+    ("ctrl+t", "another template"),
+    ("Esc", "close (asks if edited)"),
 ]
 
 

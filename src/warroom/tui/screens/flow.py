@@ -43,7 +43,7 @@ HELP = {
     Fill: "Enter next field / save · Esc cancel",
     Confirm: "Enter/y {action} · Esc/n cancel",
     Tick: "Space tick · Enter save · Esc cancel",
-    Read: "Esc close",
+    Read: "↑↓ PgUp PgDn scroll · Esc close",
     Load: "Esc cancel",
 }
 
@@ -159,10 +159,10 @@ class FlowScreen(ModalScreen[Outcome]):
             self._load(step)
 
     def _refill(self, step: Fill) -> None:
-        """The same form asked again (a refused answer): values and errors in place."""
+        """The same form asked again (a refused answer): the reason beside its field, and
+        the fields as the person typed them (not as parsed: `2`, not `2.0`)."""
         self.step = step
         for field in step.fields:
-            self.query_one(f"#f-{field.name}", Input).value = field.value
             self.query_one(f"#e-{field.name}", Label).update(shown(step.errors.get(field.name, "")))
         self.query_one("#form-error", Label).update(shown(step.error))
         self._focus(step)

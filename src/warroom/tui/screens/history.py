@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import tzinfo
+from itertools import zip_longest
 
 from rich.text import Text
 
@@ -44,12 +45,23 @@ def history_text(state: IncidentState, policy: Policy, tz: tzinfo) -> Text:
     return text
 
 
-def keys_text(sections: Sequence[tuple[str, Iterable[tuple[str, str]]]]) -> Text:
-    """Every key, by where it works: (section, [(key, what it does)])."""
+def keys_text(sections: Sequence[tuple[str, Iterable[tuple[str, str]]]], width: int = 94) -> Text:
+    """Every key, by where it works: (section, [(key, what it does)]), in two columns so
+    the whole list fits a 35-line terminal."""
+    column = width // 2
     text = Text()
     for n, (title, keys) in enumerate(sections):
         text.append(("\n" if n else "") + f"{title}\n", style="bold")
-        for key, description in keys:
-            text.append(f"  {fit(key, 16)}", style="bold #ffaf00")
-            text.append(f"{description}\n")
+        pairs = list(keys)
+        half = (len(pairs) + 1) // 2
+        for left, right in zip_longest(pairs[:half], pairs[half:]):
+            for at, pair in enumerate((left, right)):
+                if pair is None:
+                    continue
+                key, description = pair
+                text.append(f"  {fit(key, 13)}", style="bold #ffaf00")
+                text.append(
+                    fit(description, column - 15) if at == 0 else cut(description, column - 15)
+                )
+            text.append("\n")
     return text
