@@ -221,9 +221,7 @@ async def test_the_console_asks_and_e_pages(tmp_path: Path) -> None:
             await wait_for(pilot, lambda: app.state is not None)
             app.tick()
             assert _escalations(app) == []
-            await wait_for(
-                pilot, lambda: any("press E to page" in str(n.message) for n in app._notifications)
-            )
+            await wait_for(pilot, lambda: "L3 not paged: E pages" in str(app.cadence_panel.render()))
             assert _escalations(app) == []
             await pilot.press("E")
             await wait_for(pilot, lambda: type(app.screen).__name__ == "FlowScreen")

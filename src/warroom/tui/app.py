@@ -345,27 +345,22 @@ class WarroomApp(App[None]):
     # -- escalation ---------------------------------------------------------------------------
 
     def _escalation_alarm(self, ctx: Context) -> None:
-        """Once per level reached and not paged: page it where the config says `auto`, else
-        ask (E pages). A level is handled once per console, so a write in flight is not
-        repeated; another console paging too sends the same dedup key (harmless)."""
+        """Page a level that elapsed time reached, where the config says `auto`, once per
+        console (a write in flight is not repeated; another console paging too sends the
+        same dedup key, which is harmless). Other levels are asked for by the cadence
+        panel ("⚠ L2 not paged: E pages"), not by a toast that would come and go."""
         step = clock.escalation_due(ctx.state, ctx.policy, ctx.now)
-        if step is None or (ctx.state.incident_id, step.level) in self._escalation_seen:
+        if step is None or not (step.auto and step.channels):
+            return
+        if (ctx.state.incident_id, step.level) in self._escalation_seen:
             return
         self._escalation_seen.add((ctx.state.incident_id, step.level))
-        who = one_line(", ".join(step.people(ctx.state.current_severity)), 60)
-        if step.auto and step.channels:
-            from warroom.core.commands import Escalate
+        from warroom.core.commands import Escalate
 
-            reason = clock.escalation_reason(ctx.state, ctx.policy, ctx.now, step.level)
-            command = Escalate(level=step.level, reason=reason, auto=True)
-            self.submit((command,), f"L{step.level} paged automatically: {who}")
-            return
-        self.notify(
-            f"Escalation L{step.level} reached: press E to page {who}.",
-            title="Escalate",
-            severity="warning",
-            timeout=15,
-        )
+        who = one_line(", ".join(step.people(ctx.state.current_severity)), 60)
+        reason = clock.escalation_reason(ctx.state, ctx.policy, ctx.now, step.level)
+        command = Escalate(level=step.level, reason=reason, auto=True)
+        self.submit((command,), f"L{step.level} paged automatically: {who}")
 
     async def action_escalate(self) -> None:
         await self._flow("escalate")
