@@ -85,7 +85,9 @@ async def _read(url: str, count: int) -> list[float]:
     return samples
 
 
-def _phase(server: ServerProcess, path: str, log: EventLog, syncer: Syncer, active: list[str]):
+def _phase(
+    server: ServerProcess, path: str, log: EventLog, syncer: Syncer, active: list[str]
+) -> tuple[list[float], float, int]:
     """Read `path` with READERS clients while a responder posts and syncs."""
     stop = threading.Event()
     posted = [0]

@@ -4,7 +4,7 @@ where the config says `auto`; an `escalated` event records who, when and why."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -110,7 +110,7 @@ def test_escalating_is_refused_when_it_makes_no_sense() -> None:
 
 def test_the_flow_offers_the_due_level_at_once() -> None:
     incident = sev2()
-    ask = Ask(incident.state, POLICY, T0 + timedelta(minutes=16), clock_tz(), "alice")
+    ask = Ask(incident.state, POLICY, T0 + timedelta(minutes=16), UTC, "alice")
     flow = escalate(ask)
     step = next(flow)
     assert isinstance(step, Confirm) and step.title == "Escalate to L2"
@@ -126,7 +126,7 @@ def test_the_flow_offers_the_due_level_at_once() -> None:
 
 def test_the_flow_lets_the_ic_pick_a_level_when_none_is_due() -> None:
     incident = sev2()
-    flow = escalate(Ask(incident.state, POLICY, T0 + timedelta(minutes=5), clock_tz(), "alice"))
+    flow = escalate(Ask(incident.state, POLICY, T0 + timedelta(minutes=5), UTC, "alice"))
     step = next(flow)
     assert isinstance(step, Choose) and step.current == "1"
     assert [value for value, _ in step.options] == ["1", "2", "3", "4"]
@@ -136,14 +136,14 @@ def test_the_flow_lets_the_ic_pick_a_level_when_none_is_due() -> None:
 def test_the_cadence_panel_shows_the_next_level_and_when() -> None:
     incident = sev2()
     panel = cadence_text(
-        PanelContext(incident.state, POLICY, T0 + timedelta(minutes=16), clock_tz())
+        PanelContext(incident.state, POLICY, T0 + timedelta(minutes=16), UTC)
     ).plain
     assert "Escalation L2 Backup on-call, Team Lead" in panel
     assert "⚠ L2 not paged: E pages" in panel
     assert "next L3 at 14:30 (in 14m)" in panel
     incident.run(Escalate(level=2), after=timedelta(minutes=17), actor="bob")
     panel = cadence_text(
-        PanelContext(incident.state, POLICY, T0 + timedelta(minutes=18), clock_tz())
+        PanelContext(incident.state, POLICY, T0 + timedelta(minutes=18), UTC)
     ).plain
     assert "L2 paged 14:17 by bob" in panel and "⚠" not in panel
 
@@ -155,12 +155,6 @@ def test_a_mitigation_milestone_stops_the_asking() -> None:
         after=timedelta(minutes=12),
     )
     assert clock.escalation_due(incident.state, POLICY, T0 + timedelta(minutes=40)) is None
-
-
-def clock_tz():  # type: ignore[no-untyped-def]
-    from datetime import UTC
-
-    return UTC
 
 
 # -- in the console ----------------------------------------------------------------------------
@@ -221,7 +215,9 @@ async def test_the_console_asks_and_e_pages(tmp_path: Path) -> None:
             await wait_for(pilot, lambda: app.state is not None)
             app.tick()
             assert _escalations(app) == []
-            await wait_for(pilot, lambda: "L3 not paged: E pages" in str(app.cadence_panel.render()))
+            await wait_for(
+                pilot, lambda: "L3 not paged: E pages" in str(app.cadence_panel.render())
+            )
             assert _escalations(app) == []
             await pilot.press("E")
             await wait_for(pilot, lambda: type(app.screen).__name__ == "FlowScreen")

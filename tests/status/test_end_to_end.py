@@ -7,7 +7,7 @@ with the incident id as dedup key. An internal note with a secret reaches neithe
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from tests.delivery.conftest import (
     COMPONENTS,
@@ -58,7 +58,7 @@ def test_declare_post_every_phase_and_resolve(responder: Responder) -> None:
         for phase in ("investigating", "identified", "monitoring", "resolved"):
             state = project(responder.log.timeline.events(incident))
             fields = context(
-                state, DEFAULT_POLICY, state.declared_at + timedelta(minutes=5), _utc()
+                state, DEFAULT_POLICY, state.declared_at + timedelta(minutes=5), UTC
             )  # type: ignore[operator]
             body = shared().render(templates[f"statuspage-{phase}"].source, fields).text
             step(PostUpdate(body=body, audience="status-page", template=f"statuspage-{phase}"))
@@ -81,9 +81,3 @@ def test_declare_post_every_phase_and_resolve(responder: Responder) -> None:
         for path in ("/status", "/status.json", "/status/feed.atom"):
             assert SECRET not in responder.get(path).text
         assert sp.problems == [] and pd.problems == []
-
-
-def _utc():  # type: ignore[no-untyped-def]
-    from datetime import UTC
-
-    return UTC
