@@ -89,3 +89,32 @@ def test_an_open_incident_on_no_listed_component_still_shows_degraded() -> None:
     shown = board([made.state], SETTINGS, made.now)
     assert all(state == "operational" for _, state in shown.components)
     assert shown.overall == "degraded_performance"
+
+
+def test_the_config_names_the_page_and_the_ladder_its_channels(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from warroom.config import ConfigError, load_settings
+
+    config = tmp_path / "config.toml"
+    monkeypatch.setenv("WARROOM_CONFIG", str(config))
+    config.write_text(
+        '[status_page]\ntitle = "Shop"\nurl = "https://status.example/status"\n'
+        'components = { checkout = "Checkout", api = "API" }\n'
+        '[[escalation]]\nafter = "0m"\nwho = ["Primary"]\n'
+        '[[escalation]]\nafter = "15m"\nwho = ["Backup"]\nchannels = ["pd-backup"]\nauto = true\n'
+    )
+    settings = load_settings()
+    assert settings.status_page == PageSettings(
+        "Shop",
+        (Component("checkout", "Checkout"), Component("api", "API")),
+        "https://status.example/status",
+    )
+    second = settings.policy.escalation[1]
+    assert (second.level, second.channels, second.auto) == (2, ("pd-backup",), True)
+    config.write_text('[[escalation]]\nafter = "0m"\nwho = ["x"]\nauto = "yes"\n')
+    with pytest.raises(ConfigError, match="auto"):
+        load_settings()
+    config.write_text('[status_page]\ntitel = "typo"\n')
+    with pytest.raises(ConfigError, match="titel"):
+        load_settings()
