@@ -20,7 +20,7 @@ PD_KEY = "pd-routing-9b2e77c1"
 PAGE = "kctbh9vrtdwd"
 COMPONENTS = {"8kbf7d35c070": "Checkout", "vtnh60py4yd7": "Public API", "zz9x1y2w3v4u": "Search"}
 MAPPING = {"checkout": "8kbf7d35c070", "api": "vtnh60py4yd7", "search": "zz9x1y2w3v4u"}
-TIMEOUT = 2.0
+TIMEOUT = 5.0
 """The channels' client timeout: how long a hung fake is waited for."""
 
 
