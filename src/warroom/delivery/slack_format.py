@@ -3,8 +3,9 @@
 Pure functions (no network): `warroom.delivery.slack` sends what they build.
 
 The rule for text (so nothing from outside pings a channel or becomes a link):
-- every piece of text is `outbound` text with `&`, `<` and `>` escaped as Slack's formatting
-  guide asks, so no one can write `<!here>`, `<@U123>` or `<https://evil|Click>`;
+- every piece of text (plain_text objects too: Slack's escaping is the same everywhere) is
+  `outbound` text with `&`, `<` and `>` escaped as Slack's formatting guide asks, so no one
+  can write `<!here>`, `<@U123>` or `<https://evil|Click>`;
 - messages are sent without `link_names` or `parse`, and mrkdwn text objects are `verbatim`,
   so Slack does not turn a typed `@here` or `#channel` into a mention or link by itself;
 - the one way in for a mention is an update rendered from a template (`authored`): an ASCII
@@ -212,9 +213,7 @@ def link(url: str, label: str) -> str:
 
 def root_blocks(announcement: str, card: Card, links: dict[str, str]) -> list[dict[str, Any]]:
     """The thread's root: title, the first message, the status card, where to read more."""
-    title = neutralise_mentions(card.title).replace("\n", " ")
-    if len(title) > HEADER_LIMIT:
-        title = title[: HEADER_LIMIT - 1] + "…"
+    title = fallback(data(card.title.replace("\n", " ")), HEADER_LIMIT)
     fields = [
         _mrkdwn(f"*Severity*\n{card.severity}"),
         _mrkdwn(f"*Status*\n{card.status}"),
