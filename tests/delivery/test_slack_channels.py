@@ -78,18 +78,23 @@ def test_an_archived_namesake_means_a_numbered_channel(
     assert slack.channels[root.extra["channel"]]["name"] == f"{name}-2"
 
 
+@pytest.mark.parametrize("configured", [False, True], ids=["no-channel", "with-channel"])
 def test_a_root_lost_mid_request_is_found_in_the_created_channel(
-    slack: SlackFake, make_slack: Callable[..., SlackChannel]
+    slack: SlackFake,
+    incidents_channel: str,
+    make_slack: Callable[..., SlackChannel],
+    configured: bool,
 ) -> None:
     from tests.delivery.slack_fake import Fault
 
-    channel = make_slack(channel=None, create_channel=True)
+    where = incidents_channel if configured else None
+    channel = make_slack(channel=where, create_channel=True)
     incident = Incident()
     out = incident.out(incident.declare("Queue backlog"))
     slack.fail("chat.postMessage", Fault.after_commit(Fault.http(504)))
     with pytest.raises(slack_error()):
         channel.send(out)
-    found = make_slack(channel=None, create_channel=True).find(out)
+    found = make_slack(channel=where, create_channel=True).find(out)
     assert found is not None
     again = channel.send(out)
     assert again.ref == found.ref

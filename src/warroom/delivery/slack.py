@@ -251,7 +251,10 @@ class SlackChannel(Channel):
                 oldest,
             )
         else:
-            found = self.config.channel or self._existing_incident_channel(out)
+            if self.config.create_channel:
+                found = self._existing_incident_channel(out)
+            else:
+                found = self.config.channel
             if found is None:
                 return None
             channel = found
@@ -519,18 +522,19 @@ class SlackChannel(Channel):
 
     def client(self) -> Any:
         """The WebClient (built on first use: the token is read then)."""
-        if self._client is None:
-            from slack_sdk import WebClient
+        with self._lock:
+            if self._client is None:
+                from slack_sdk import WebClient
 
-            token = secret(self.name, self.config.token, self.config.token_env, "token")
-            self._client = WebClient(
-                token=token,
-                base_url=self.api_url,
-                timeout=self.config.timeout,  # type: ignore[arg-type]
-                retry_handlers=[],
-                logger=log,
-            )
-        return self._client
+                token = secret(self.name, self.config.token, self.config.token_env, "token")
+                self._client = WebClient(
+                    token=token,
+                    base_url=self.api_url,
+                    timeout=self.config.timeout,  # type: ignore[arg-type]
+                    retry_handlers=[],
+                    logger=logging.getLogger(f"{__name__}.sdk"),
+                )
+            return self._client
 
     def _call(self, call: _Call) -> dict[str, Any]:
         from slack_sdk.errors import SlackApiError, SlackClientError
