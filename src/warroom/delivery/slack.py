@@ -221,6 +221,9 @@ class SlackChannel(Channel):
     # -- the contract ------------------------------------------------------------------
 
     def requests(self, out: Outgoing) -> list[Request]:
+        """The calls that change Slack, as slack_sdk sends them. With `create_channel` the
+        new channel's id is not known yet: the post shows `(the id of #incident-...)`. Lookups
+        (permalinks; a taken name's `conversations.list`, `.join`, `.invite`) are left out."""
         headers = {
             "Authorization": f"Bearer {REDACTED}",
             "Content-Type": "application/json;charset=utf-8",
