@@ -69,3 +69,31 @@ def test_rules_for_text() -> None:
     pieces = fmt.chunks("&amp;" * 700, 3000)
     assert all(p.startswith("&amp;") and p.endswith("&amp;") for p in pieces)
     assert "".join(pieces) == "&amp;" * 700
+
+
+def test_what_is_broadcast_to_the_channel() -> None:
+    incident = Incident()
+    incident.declare()
+    shown = {
+        "severity": incident.add("severity_changed", {"severity": "SEV1"}),
+        "resolved": incident.add("status_changed", {"status": "resolved"}),
+        "resolution update": incident.update("INCIDENT RESOLVED", template="resolution"),
+    }
+    kept_in_thread = {
+        "status": incident.add("status_changed", {"status": "monitoring"}),
+        "update": incident.update("Still monitoring."),
+        "role": incident.add("role_assigned", {"role": "scribe", "person": "dan"}),
+    }
+    assert {k: fmt.broadcasts(e) for k, e in shown.items()} == dict.fromkeys(shown, True)
+    assert {k: fmt.broadcasts(e) for k, e in kept_in_thread.items()} == dict.fromkeys(
+        kept_in_thread, False
+    )
+
+
+def test_a_long_title_fits_the_header() -> None:
+    incident = Incident()
+    incident.declare("x & y " * 60)
+    card = fmt.card(project(incident.events), DEFAULT_POLICY, datetime.now(UTC))
+    [header, *_] = fmt.root_blocks("hello", card, {})
+    assert len(header["text"]["text"]) <= 150 and header["text"]["text"].endswith("…")
+    assert "&amp;" in header["text"]["text"]
