@@ -1,19 +1,62 @@
-"""Fakes of Statuspage and PagerDuty on 127.0.0.1, validated against the specs in shared/."""
+"""Fixtures for the channel kinds: a Slack API fake and a real SMTP server on 127.0.0.1;
+fakes of Statuspage and PagerDuty validated against the specs in shared/."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.delivery.fakes import PagerDutyFake, StatuspageFake
+from tests.delivery.slack_fake import SlackFake
 from tests.delivery.specs import PAGERDUTY, STATUSPAGE, spec_path
 from warroom.delivery.pagerduty import CONFIG as PD_CONFIG
 from warroom.delivery.pagerduty import PagerDutyChannel
 from warroom.delivery.remote import KeyPacer
+from warroom.delivery.slack import SlackChannel, SlackConfig
 from warroom.delivery.statuspage import CONFIG as SP_CONFIG
 from warroom.delivery.statuspage import StatuspageChannel
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackFake]:
+    fake = SlackFake().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+    assert fake.violations == [], fake.violations
+
+
+@pytest.fixture
+def incidents_channel(slack: SlackFake) -> str:
+    return slack.add_channel("incidents")
+
+
+@pytest.fixture
+def make_slack(slack: SlackFake, incidents_channel: str) -> Callable[..., SlackChannel]:
+    def make(name: str = "war-room", **keys: Any) -> SlackChannel:
+        data: dict[str, Any] = {
+            "kind": "slack",
+            "channel": incidents_channel,
+            "token": slack.token,
+            "api_url": slack.url,
+            "on": ["declared", "severity", "status", "roles", "resolved"],
+            "audiences": ["internal", "stakeholders"],
+        }
+        data.update(keys)
+        data = {k: v for k, v in data.items() if v is not None}
+        return SlackChannel(name, SlackConfig.model_validate(data), now=lambda: NOW)
+
+    return make
+
+
+# -- Statuspage and PagerDuty ------------------------------------------------------------
 
 SP_KEY = "sp-key-4f1c0a9e7d"
 PD_KEY = "pd-routing-9b2e77c1"

@@ -305,7 +305,15 @@ def test_config_is_checked() -> None:
         CONFIG.model_validate({**base, "api_key": "k", "on": ["declared"]})
     with pytest.raises(ValidationError, match="extra"):
         CONFIG.model_validate({**base, "api_key": "k", "componets": {}})
+    with pytest.raises(ValidationError, match="not both"):
+        CONFIG.model_validate({**base, "api_key": "k", "api_key_env": "X"})
     config = CONFIG.model_validate({**base, "api_key_env": "WARROOM_TEST_SP_KEY"})
-    with pytest.raises(ValueError, match="WARROOM_TEST_SP_KEY is not set"):
-        build("status", config)
+    channel = build("status", config)  # a dry run needs no key: it is read when sending
+    incident = declared()
+    [event] = post(incident, "investigating", INVESTIGATING)
+    out = Driver([channel]).outgoing(channel, event, incident.state)
+    assert channel.requests(out)[0].method == "POST"
+    with pytest.raises(DeliveryError, match="WARROOM_TEST_SP_KEY is not set") as caught:
+        channel.send(out)
+    assert not caught.value.retry
     assert "k-secret" not in repr(CONFIG.model_validate({**base, "api_key": "k-secret"}))

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta, tzinfo
 
 from warroom.core import clock
 from warroom.core.export.markdown import channel_name
+from warroom.core.outbound import neutralise_mentions, outbound
 from warroom.core.policy import Policy
 from warroom.core.state import IncidentState
-from warroom.core.text import clean
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,10 @@ def suggested(state: IncidentState) -> str:
 
 
 def context(state: IncidentState, policy: Policy, now: datetime, tz: tzinfo) -> dict[str, str]:
-    """Fields filled from incident state; plain strings so templates can't reach objects."""
+    """Fields filled from incident state; plain strings so templates can't reach objects.
+
+    Values are data: their `@here`/`@channel`/`@everyone` are neutralised, so that only the
+    template's own mentions reach a channel (see `warroom.core.outbound`)."""
     cad = clock.cadence(state, policy, now)
     every = cad.every
     next_at = now + every if not state.is_resolved else None
@@ -164,4 +167,4 @@ def context(state: IncidentState, policy: Policy, now: datetime, tz: tzinfo) -> 
         "fix": "[description]",
         "postmortem_by": hhmm(now + timedelta(hours=48)),
     }
-    return {k: clean(v) for k, v in fields.items()}
+    return {k: neutralise_mentions(outbound(v)) for k, v in fields.items()}

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from warroom.core.events import Event
 from warroom.delivery import remote
 from warroom.delivery.channel import Channel, Delivered, DeliveryError, Lifecycle, Outgoing, Request
+from warroom.delivery.common import one_secret, secret
 from warroom.delivery.remote import SECRET, Call, OutcomeUnknown
 
 EVENTS_URL = "https://events.pagerduty.com/v2"
@@ -83,8 +84,7 @@ class PagerDutyConfig(BaseModel):
 
     @model_validator(mode="after")
     def _one_key(self) -> PagerDutyConfig:
-        if (self.routing_key is None) == (self.routing_key_env is None):
-            raise ValueError("give routing_key or routing_key_env (one of them)")
+        one_secret(self.routing_key, self.routing_key_env, "routing_key", required=True)
         return self
 
 
@@ -92,7 +92,8 @@ CONFIG = PagerDutyConfig
 
 
 def build(name: str, config: PagerDutyConfig) -> PagerDutyChannel:
-    """The channel for a validated config; ValueError if its secret is missing."""
+    """The channel for a validated config. The routing key is read when an event is sent (a
+    dry run needs none); a missing variable fails that delivery, naming the variable."""
     return PagerDutyChannel(name, config)
 
 
@@ -111,9 +112,6 @@ class PagerDutyChannel(Channel):
             name, audiences=frozenset(config.audiences), on=frozenset(config.on), pace=config.pace
         )
         self.config = config
-        self._key = remote.secret(
-            config.routing_key, config.routing_key_env, f"channel {name}: routing_key"
-        )
         base = config.events_url.rstrip("/").removesuffix("/enqueue")
         self._enqueue = f"{base}/enqueue"
         self._change = f"{base}/change/enqueue"
@@ -232,6 +230,11 @@ class PagerDutyChannel(Channel):
 
     # -- sending ----------------------------------------------------------------------------
 
+    def _secret(self) -> str:
+        return secret(
+            self.name, self.config.routing_key, self.config.routing_key_env, "routing_key"
+        )
+
     def send(self, out: Outgoing) -> Delivered:
         calls = self._calls(out)
         action = self._action(out)
@@ -240,8 +243,9 @@ class PagerDutyChannel(Channel):
         call = calls[0]
         what = f"PagerDuty {action}"
         try:
+            key = self._secret()
             response = remote.send(
-                self._client, call, self._key, pace=self.pace, pacer=self._pacer, what=what
+                self._client, call, key, pace=self.pace, pacer=self._pacer, what=what
             )
         except OutcomeUnknown as exc:
             self._last_failure = exc.reason
@@ -255,12 +259,12 @@ class PagerDutyChannel(Channel):
         code = response.status_code
         if code == 202 or 200 <= code < 300:
             data = remote.answer(response)
-            key = data.get("dedup_key") if isinstance(data, dict) else None
-            ref = key if isinstance(key, str) and key else _dedup(out)
+            dedup = data.get("dedup_key") if isinstance(data, dict) else None
+            ref = dedup if isinstance(dedup, str) and dedup else _dedup(out)
             if action == "change":
                 ref = f"change:{out.event.id}"
             return Delivered(out.event.id, ref, extra={"action": action})
-        reason = f"{what}: {remote.said(response, (self._key,), 'message', 'errors', 'status')}"
+        reason = f"{what}: {remote.said(response, (key,), 'message', 'errors', 'status')}"
         self._last_failure = reason
         if code >= 500:
             if action == "change":
@@ -289,11 +293,12 @@ class PagerDutyChannel(Channel):
             },
         }
         call = Call("POST", self._change, {"Content-Type": "application/json"}, body)
+        key = self._secret()
         response = remote.send(
-            self._client, call, self._key, pace=self.pace, pacer=self._pacer, what="PagerDuty test"
+            self._client, call, key, pace=self.pace, pacer=self._pacer, what="PagerDuty test"
         )
         if response.status_code != 202:
-            reason = remote.said(response, (self._key,), "message", "errors")
+            reason = remote.said(response, (key,), "message", "errors")
             raise DeliveryError(f"PagerDuty test: {reason}", retry=response.status_code >= 500)
         return Delivered("test", "change")
 

@@ -1,8 +1,8 @@
 """HTTP for the REST channel kinds (Statuspage, PagerDuty): secrets, pacing, answers.
 
-- A channel's secret comes from its config (inline, or the variable `*_env` names) and is
-  put into a request only as it leaves (`Call.render`); everything shown (`Request`, error
-  reasons) has `REDACTED` in its place, and reasons are scrubbed of it once more.
+- A channel's secret (`common.secret`: inline, or the variable `*_env` names, read when
+  needed) is put into a request only as it leaves (`Call.render`); everything shown
+  (`Request`, error reasons) has `REDACTED` in its place, and reasons are scrubbed again.
 - Services limit requests per key, not per channel: `PACER` keeps one gap per key across
   every channel that shares it, and a 420/429 holds that key back for as long as asked.
 - Transport failures are told apart: a request that never reached the remote (refused,
@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -23,7 +22,6 @@ from hashlib import blake2b
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
 
 from warroom.delivery.channel import REDACTED, DeliveryError, Request
 
@@ -40,21 +38,6 @@ class OutcomeUnknown(DeliveryError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason, retry=True)
-
-
-def secret(inline: SecretStr | None, env: str | None, what: str) -> str:
-    """The secret from the config, inline or from the environment variable it names."""
-    if inline is not None:
-        value = inline.get_secret_value()
-    elif env:
-        value = os.environ.get(env, "")
-        if not value:
-            raise ValueError(f"{what}: the environment variable {env} is not set")
-    else:
-        raise ValueError(f"{what}: give it inline or name an environment variable (_env)")
-    if not value.strip() or not value.isprintable():
-        raise ValueError(f"{what}: the secret is blank or holds control characters")
-    return value
 
 
 def scrub(text: str, secrets: tuple[str, ...]) -> str:

@@ -37,6 +37,7 @@ from warroom.core.policy import AUDIENCES, PUBLIC_AUDIENCE
 from warroom.core.public import COMPONENT_STATE, IMPACT, post_phase
 from warroom.delivery import remote
 from warroom.delivery.channel import Channel, Delivered, DeliveryError, Lifecycle, Outgoing, Request
+from warroom.delivery.common import one_secret, secret
 from warroom.delivery.remote import SECRET, Call, OutcomeUnknown
 
 API_URL = "https://api.statuspage.io/v1"
@@ -92,8 +93,7 @@ class StatuspageConfig(BaseModel):
 
     @model_validator(mode="after")
     def _one_key(self) -> StatuspageConfig:
-        if (self.api_key is None) == (self.api_key_env is None):
-            raise ValueError("give api_key or api_key_env (one of them)")
+        one_secret(self.api_key, self.api_key_env, "api_key", required=True)
         return self
 
 
@@ -101,7 +101,8 @@ CONFIG = StatuspageConfig
 
 
 def build(name: str, config: StatuspageConfig) -> StatuspageChannel:
-    """The channel for a validated config; ValueError if its secret is missing."""
+    """The channel for a validated config. The key is read when a request is sent (a dry
+    run needs none); a missing variable fails that delivery, naming the variable."""
     return StatuspageChannel(name, config)
 
 
@@ -120,7 +121,6 @@ class StatuspageChannel(Channel):
             name, audiences=frozenset(config.audiences), on=frozenset(config.on), pace=config.pace
         )
         self.config = config
-        self._key = remote.secret(config.api_key, config.api_key_env, f"channel {name}: api_key")
         self._base = f"{config.api_url.rstrip('/')}/pages/{config.page_id}"
         self._client = client or httpx.Client(timeout=config.timeout, follow_redirects=False)
         self._pacer = pacer
@@ -204,23 +204,27 @@ class StatuspageChannel(Channel):
         self._unknown.discard(out.event.id)
         return self._delivered(out.event.id, data)
 
+    def _secret(self) -> str:
+        return secret(self.name, self.config.api_key, self.config.api_key_env, "api_key")
+
     def _request(self, call: Call) -> dict[str, Any]:
         what = f"Statuspage {call.method} {call.url.removeprefix(self.config.api_url)}"
         try:
+            key = self._secret()
             response = remote.send(
-                self._client, call, self._key, pace=self.pace, pacer=self._pacer, what=what
+                self._client, call, key, pace=self.pace, pacer=self._pacer, what=what
             )
         except DeliveryError as exc:
             self._last_failure = exc.reason
             raise
         if response.status_code >= 500:
-            reason = f"{what}: {remote.said(response, (self._key,), 'message', 'error')}"
+            reason = f"{what}: {remote.said(response, (key,), 'message', 'error')}"
             self._last_failure = reason
             if call.method == "GET":
                 raise DeliveryError(reason, retry=True)
             raise OutcomeUnknown(reason)  # it may have been applied before the failure
         if response.status_code >= 300:
-            reason = f"{what}: {remote.said(response, (self._key,), 'message', 'error')}"
+            reason = f"{what}: {remote.said(response, (key,), 'message', 'error')}"
             self._last_failure = reason
             raise DeliveryError(reason, retry=False)
         data = remote.answer(response)

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import warroom
-from warroom.core.text import clean, one_line
+from warroom.core.outbound import outbound
+from warroom.core.text import one_line
 
 MAX_OUTPUT = 20_000  # characters of rendered text
 DEFAULT_TIMEOUT = 2.0  # seconds of wall time per render
@@ -329,7 +330,7 @@ class Renderer:
         if isinstance(error, str):
             return Rendered("", one_line(error, MAX_ERROR))
         if isinstance(text, str) and len(text) <= self.max_output:
-            return Rendered(clean(text))
+            return Rendered(outbound(text))  # a message to send: Unicode as typed
         return Rendered("", "template renderer sent a malformed reply")
 
     def _why(self, why: str, status: int | None, started: bool) -> str:
