@@ -57,9 +57,7 @@ def test_declare_post_every_phase_and_resolve(responder: Responder) -> None:
 
         for phase in ("investigating", "identified", "monitoring", "resolved"):
             state = project(responder.log.timeline.events(incident))
-            fields = context(
-                state, DEFAULT_POLICY, state.declared_at + timedelta(minutes=5), UTC
-            )  # type: ignore[operator]
+            fields = context(state, DEFAULT_POLICY, state.declared_at + timedelta(minutes=5), UTC)  # type: ignore[operator]
             body = shared().render(templates[f"statuspage-{phase}"].source, fields).text
             step(PostUpdate(body=body, audience="status-page", template=f"statuspage-{phase}"))
             [remote] = sp.incidents.values()

@@ -113,6 +113,21 @@ def test_hostile_text_stays_text(responder: Responder) -> None:
     )
 
 
+def test_escapes_controls_and_bidi_overrides_are_dropped(responder: Responder) -> None:
+    """What a terminal or a reader's software would act on never leaves; XML stays valid."""
+    incident = responder.declare("Pay\u202egnp.exe\u202c down", "SEV2", ("api",))
+    body = "Investigating: errors \x1b[31mred\x1b[0m\x07 and \u2066isolated\u2069 text"
+    responder.run(incident, public_post("investigating", body))
+    feed = responder.get("/status/feed.atom")
+    entry = ET.fromstring(feed.content).find(f"{ATOM}entry")
+    assert entry is not None
+    assert entry.find(f"{ATOM}content").text == "errors red and isolated text"  # type: ignore[union-attr]
+    for shown in (responder.get("/status").text, feed.text, responder.get("/status.json").text):
+        assert "\x1b" not in shown and "\u202e" not in shown and "\x07" not in shown
+        assert "\\u001b" not in shown and "\\u202e" not in shown
+    assert "Paygnp.exe down" in responder.get("/status").text
+
+
 def test_readers_revalidate_with_etags(responder: Responder) -> None:
     first = responder.get("/status")
     etag = first.headers["etag"]

@@ -8,6 +8,8 @@ configured components it names. Never a note, another audience's update, an acto
 
 Phases are Statuspage's (investigating, identified, monitoring, resolved, as in the process
 documents' status-page template). Component states and impact follow the severity.
+Text leaves as typed minus escapes, control characters and bidi overrides
+(`core.outbound`): it is read in browsers and feed readers, and XML refuses controls.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from warroom.core import clock
+from warroom.core.outbound import outbound
 from warroom.core.policy import Status
 from warroom.core.state import IncidentState, PostRef
 
@@ -185,14 +188,14 @@ def public_incident(state: IncidentState, settings: PageSettings) -> PublicIncid
     components = tuple(dict.fromkeys(c for c in named if c is not None))
     return PublicIncident(
         id=state.incident_id,
-        title=state.title.value or "Incident",
+        title=outbound(state.title.value or "Incident"),
         phase=last,
         impact=IMPACT.get(severity, "minor"),
         started_at=posts[0].time,
         resolved_at=resolved_at,
         components=components,
         posts=tuple(
-            PublicPost(p.id, p.time, ph, p.body)
+            PublicPost(p.id, p.time, ph, outbound(p.body))
             for p, ph in reversed(list(zip(posts, phased, strict=True)))
         ),
         component_state=COMPONENT_STATE.get(severity, "degraded_performance"),

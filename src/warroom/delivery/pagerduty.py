@@ -35,6 +35,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from warroom.core.events import Event
+from warroom.core.outbound import outbound
 from warroom.delivery import remote
 from warroom.delivery.channel import Channel, Delivered, DeliveryError, Lifecycle, Outgoing, Request
 from warroom.delivery.common import one_secret, secret
@@ -183,7 +184,7 @@ class PagerDutyChannel(Channel):
                 "reason": event.payload.get("reason", ""),
             }
         payload: dict[str, Any] = {
-            "summary": _cut(summary, MAX_SUMMARY),
+            "summary": _cut(outbound(summary), MAX_SUMMARY),
             "source": self.config.source,
             "severity": SEVERITY.get(severity, "error"),
             "timestamp": event.time.astimezone(UTC).isoformat(timespec="milliseconds"),
@@ -210,7 +211,9 @@ class PagerDutyChannel(Channel):
         p, event = out.event.payload, out.event
         done = {True: "done", False: "failed", None: "outcome unknown"}.get(p.get("ok"), "")
         payload = {
-            "summary": _cut(f"{p.get('description', 'Playbook action')} ({done})", MAX_SUMMARY),
+            "summary": _cut(
+                outbound(f"{p.get('description', 'Playbook action')} ({done})"), MAX_SUMMARY
+            ),
             "source": self.config.source,
             "timestamp": event.time.astimezone(UTC).isoformat(timespec="milliseconds"),
             "custom_details": {

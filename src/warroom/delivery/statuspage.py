@@ -33,6 +33,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from warroom.core.events import Event
+from warroom.core.outbound import outbound
 from warroom.core.policy import AUDIENCES, PUBLIC_AUDIENCE
 from warroom.core.public import COMPONENT_STATE, IMPACT, post_phase
 from warroom.delivery import remote
@@ -144,11 +145,11 @@ class StatuspageChannel(Channel):
         if event.kind == "update_posted":
             phase = post_phase(str(event.payload.get("template", "")), out.text)
             phase = phase or remote_status or "investigating"  # a post naming none carries on
-            incident = {"status": phase, "body": _cut(out.text, MAX_BODY)}
+            incident = {"status": phase, "body": _cut(outbound(out.text), MAX_BODY)}
             incident |= self._components(out, phase)
             if remote_id is None:
                 incident = {
-                    "name": _cut(out.incident.title.value or "Incident", MAX_NAME),
+                    "name": _cut(outbound(out.incident.title.value or "Incident"), MAX_NAME),
                     **incident,
                     "impact_override": IMPACT.get(out.incident.current_severity, "minor"),
                     "deliver_notifications": self.config.notify_subscribers,
