@@ -26,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from warroom.core.policy import DEFAULT_POLICY, EscalationStep, Policy, RoleDef
+from warroom.core.public import Component, PageSettings
 
 APP = "warroom"
 ENV_PREFIX = "WARROOM_"
@@ -44,6 +45,7 @@ FIELDS = (
     "escalation",
     "amber_before",
     "keys",
+    "status_page",
 )
 PLAIN = frozenset({"user", "db", "server", "token"})
 """Settings whose variable is taken as it is: any string is valid."""
@@ -88,6 +90,8 @@ class Settings:
     timezone: str = "UTC"
     keys: Mapping[str, str] = field(default_factory=dict)
     policy: Policy = DEFAULT_POLICY
+    status_page: PageSettings = field(default_factory=PageSettings)
+    """`[status_page]`: the public page's title, components and address."""
 
     @property
     def actor(self) -> str:
@@ -180,6 +184,18 @@ def settings_from(data: Mapping[str, Any], token: str | None = None) -> Settings
         timezone=data.get("timezone", "UTC"),
         keys=dict(data.get("keys") or {}),
         policy=replace(DEFAULT_POLICY, **update),
+        status_page=_status_page(data.get("status_page")),
+    )
+
+
+def _status_page(data: Mapping[str, Any] | None) -> PageSettings:
+    if not data:
+        return PageSettings()
+    components = tuple(Component(k, v) for k, v in (data.get("components") or {}).items())
+    return PageSettings(
+        title=data.get("title", PageSettings.title),
+        components=components,
+        url=data.get("url", ""),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
@@ -58,6 +58,8 @@ class StepOverride(_Strict):
     who: tuple[str, ...]
     notify: str = ""
     extra_for: dict[str, tuple[str, ...]] = {}
+    channels: tuple[str, ...] = ()
+    auto: StrictBool = False
 
     _durations = field_validator("after", mode="before")(_duration)
 
@@ -67,6 +69,16 @@ class RoleOverride(_Strict):
     name: str
     aliases: tuple[str, ...] = ()
     duties: str = ""
+
+
+class StatusPageOverride(_Strict):
+    """`[status_page]`: the public page `warroom serve` serves at /status."""
+
+    title: str = Field("Service status", min_length=1, max_length=200)
+    url: str = Field("", max_length=2000)
+    """Where people reach the page (links in PagerDuty, the console's help)."""
+    components: dict[str, Annotated[str, Field(min_length=1, max_length=200)]] = {}
+    """Component as incidents name it = its public name, in the order shown."""
 
 
 class SettingsSchema(BaseSettings):
@@ -86,6 +98,7 @@ class SettingsSchema(BaseSettings):
     escalation: list[StepOverride] | None = None
     amber_before: timedelta | None = None
     keys: dict[str, str] = Field(default_factory=dict)
+    status_page: StatusPageOverride | None = None
 
     @classmethod
     def settings_customise_sources(

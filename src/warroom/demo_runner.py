@@ -7,6 +7,7 @@ a crash-looping deployment. Then opens the console as "you" and stops them all o
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -77,6 +78,7 @@ def run() -> None:
     server = f"http://127.0.0.1:{port}"
     kubeconfig = DEMO / "kubeconfig"
     kubeconfig.unlink(missing_ok=True)
+    _public_page(server)
     mine = warroom("token", "create", "you", "--db", str(DEMO / "server.db")).stdout.split()[-1]
     theirs = warroom("token", "create", "erin", "--db", str(DEMO / "server.db"))
     with ExitStack() as stack:
@@ -130,6 +132,17 @@ def run() -> None:
 
         with suppress(SystemExit):
             main(["--db", str(DEMO / "demo.db"), "--as", "you", "open", incident])
+
+
+def _public_page(server: str) -> None:
+    """The server serves the public status page at /status; the console's `?` says where.
+    Both read it from the environment (`[status_page]` in a config file does the same)."""
+    page = {
+        "title": "Example Shop status",
+        "url": f"{server}/status",
+        "components": {"checkout": "Checkout", "api": "Public API", "search": "Search"},
+    }
+    os.environ["WARROOM_STATUS_PAGE"] = json.dumps(page)
 
 
 def _up(url: str) -> bool:

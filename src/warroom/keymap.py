@@ -59,6 +59,7 @@ KEY_TABLE: tuple[KeySpec, ...] = (
     KeySpec("switch", "o", "switch", "Switch incident", show=False),
     KeySpec("declare", "D", "declare", "Declare", show=False),
     KeySpec("export", "e", "export", "Export"),
+    KeySpec("escalate", "E", "escalate", "Escalate", show=False),
     KeySpec("toggle_side", "r", "toggle_side", "Panels", show=False),
     KeySpec("cluster", "K", "cluster", "Cluster", show=False),
     KeySpec("help", "question_mark", "help", "Keys"),

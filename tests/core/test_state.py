@@ -115,6 +115,8 @@ event_sets = st.lists(
                 ("role_released", {"role": "incident_commander"}),
                 ("note", {"text": "n", "pinned": True}),
                 ("update_posted", {"body": "u"}),
+                ("update_posted", {"body": "p", "audience": "status-page", "template": "x"}),
+                ("escalated", {"level": 2, "people": ["Team Lead"], "channels": ["pd"]}),
                 ("milestone_set", {"milestone": "detected", "at": "2026-01-01T00:00:00+00:00"}),
                 ("checklist_checked", {"item": "Issue fixed"}),
                 ("action_item", {"text": "a"}),

@@ -19,6 +19,7 @@ from warroom.cli.context import Ctx, Failure, pass_ctx
 from warroom.config import APP
 
 if TYPE_CHECKING:
+    from warroom.core.public import PageSettings
     from warroom.server.backend import Backend
     from warroom.sync.engine import Syncer
 
@@ -147,10 +148,11 @@ def serve(
     if bool(ssl_certfile) != bool(ssl_keyfile):
         raise click.UsageError("TLS needs both --ssl-certfile and --ssl-keyfile")
     _with_backend(db, database_url, _noop)  # a bad path or URL: one line now, not a traceback
-    app = create_app(_backend(db, database_url))
+    app = create_app(_backend(db, database_url), status_page=_status_page())
     scheme = "https" if ssl_certfile else "http"
     store = "PostgreSQL" if database_url else str(db or "server.db in your data dir")
     click.echo(f"warroom sync API on {scheme}://{host}:{port}{API} ({store})", err=True)
+    click.echo(f"public status page on {scheme}://{host}:{port}/status", err=True)
     serving.run(
         app,
         host=host,
@@ -160,6 +162,16 @@ def serve(
         log_level=log_level,
         timeout=request_timeout,
     )
+
+
+def _status_page() -> PageSettings:
+    """The config's `[status_page]` (title, components), for `/status`."""
+    from warroom.config import ConfigError, load_settings
+
+    try:
+        return load_settings().status_page
+    except ConfigError as exc:
+        raise Failure(str(exc)) from None
 
 
 async def _noop(_backend: Backend) -> None:

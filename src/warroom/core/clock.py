@@ -90,6 +90,29 @@ def escalation(state: IncidentState, policy: Policy, now: datetime) -> Escalatio
     )
 
 
+def escalation_due(state: IncidentState, policy: Policy, now: datetime) -> EscalationStep | None:
+    """The level to page now, or None: the rung elapsed time has reached, when it is above
+    level 1 (the on-call who declared, or whom the declaration paged), nobody has paged it
+    or a higher one yet, and the incident is neither mitigated nor resolved."""
+    if state.is_resolved or mitigated_at(state) is not None:
+        return None
+    esc = escalation(state, policy, now)
+    if esc is None or esc.step.level <= 1 or state.escalated_to() >= esc.step.level:
+        return None
+    return esc.step
+
+
+def escalation_reason(state: IncidentState, policy: Policy, now: datetime, level: int) -> str:
+    """Why a level is paged, as the timeline keeps it: "SEV1 open 32m, not mitigated
+    (L3 from 30m)"."""
+    esc = escalation(state, policy, now)
+    ladder = {s.level: s for s in policy.escalation_for(state.current_severity)}
+    step = ladder.get(level)
+    elapsed = format_duration(esc.elapsed) if esc else "—"
+    when = f" (L{level} from {format_duration(step.after)})" if step else ""
+    return f"{state.current_severity} open {elapsed}, not mitigated{when}"
+
+
 # -- milestones, with the defaults a responder would assume ---------------------------------
 
 

@@ -40,6 +40,7 @@ from warroom.core.payloads import (
     ChecklistChecked,
     ComponentsChanged,
     Declared,
+    Escalated,
     ImpactChanged,
     LogPinned,
     MilestoneSet,
@@ -453,6 +454,35 @@ class ReceiveAlert(Command):
             name=self.name, source=self.source, summary=self.summary, fired_at=self.fired_at
         )
         return [("alert_received", alert)]
+
+
+class Escalate(Command):
+    """Page a level of the escalation ladder: its people, through its channels (the policy
+    says which), recording why. Refused once the incident is resolved."""
+
+    level: int = Field(ge=1, le=99)
+    reason: Text = ""
+    auto: bool = False
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        if state.is_resolved:
+            raise CommandError("the incident is resolved: there is nobody to page")
+        severity = state.current_severity
+        ladder = {step.level: step for step in ctx.policy.escalation_for(severity)}
+        step = ladder.get(self.level)
+        if step is None:
+            levels = ", ".join(f"L{n}" for n in sorted(ladder))
+            raise CommandError(
+                f"{severity} has no escalation level L{self.level} (it has {levels})", "level"
+            )
+        paged = Escalated(
+            level=step.level,
+            people=step.people(severity),
+            channels=list(step.channels),
+            reason=self.reason,
+            auto=self.auto,
+        )
+        return [("escalated", paged)]
 
 
 # -- planning -------------------------------------------------------------------------------------

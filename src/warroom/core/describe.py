@@ -30,6 +30,7 @@ LABELS: dict[str, str] = {
     "action_item": "action item",
     "postmortem_set": "postmortem",
     "cadence_snoozed": "snooze",
+    "escalated": "escalated",
 }
 
 
@@ -166,7 +167,17 @@ _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "action_item": _item,
     "postmortem_set": lambda p: f"{POSTMORTEM_FIELDS.get(p['field'], p['field'])}: {p['value']}",
     "cadence_snoozed": lambda p: f"updates snoozed until {_time(p['until'])}: {p['reason']}",
+    "escalated": lambda p: _escalated(p),
 }
+
+
+def _escalated(p: dict[str, Any]) -> str:
+    """ "paged L2 (Backup on-call, Team Lead) via pagerduty-backup, auto: SEV1 not mitigated" """
+    who = ", ".join(p.get("people") or ()) or "nobody named"
+    via = f" via {', '.join(p['channels'])}" if p.get("channels") else ""
+    how = "auto-paged" if p.get("auto") else "paged"
+    reason = f": {p['reason']}" if p.get("reason") else ""
+    return f"{how} L{p['level']} ({who}){via}{reason}"
 
 
 def conflict_sides(values: list[str], limit: int = 3) -> str:

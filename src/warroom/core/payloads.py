@@ -157,6 +157,17 @@ class CadenceSnoozed(Payload):
     reason: Annotated[str, Field(min_length=1, max_length=2_000)]
 
 
+class Escalated(Payload):
+    """A level of the escalation ladder was paged: who (people, and the channels that page
+    them), why, and whether the console did it by itself (`auto`); when is the event's."""
+
+    level: Annotated[int, Field(ge=1, le=99)]
+    people: list[Short] = []
+    channels: list[Short] = []
+    reason: Text = ""
+    auto: bool = False
+
+
 KINDS: dict[str, type[Payload]] = {
     "declared": Declared,
     "severity_changed": SeverityChanged,
@@ -177,6 +188,7 @@ KINDS: dict[str, type[Payload]] = {
     "action_item": ActionItem,
     "postmortem_set": PostmortemSet,
     "cadence_snoozed": CadenceSnoozed,
+    "escalated": Escalated,
 }
 
 

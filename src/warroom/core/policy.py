@@ -33,6 +33,8 @@ MILESTONES: tuple[str, ...] = (
 
 AUDIENCES: tuple[str, ...] = ("internal", "stakeholders", "status-page", "customers")
 """Who an update is for (the composer's templates say which; channels carry some of them)."""
+PUBLIC_AUDIENCE = "status-page"
+"""Updates for this audience are public: the status page shows them, and nothing else."""
 
 POSTMORTEM_FIELDS: dict[str, str] = {
     "summary": "Summary",
@@ -66,6 +68,13 @@ class SeverityLevel:
     escalates: bool = True
     postmortem_required: bool = False
 
+    @property
+    def pages_on_call(self) -> bool:
+        """Whether declaring at this level pages on-call: its notification says "Page
+        on-call" (001's P0/P1; "Notify on-call (no page)" does not). Configurable through
+        `[severity.SEVn] notification`."""
+        return "page on-call" in self.notification.lower()
+
 
 @dataclass(frozen=True)
 class EscalationStep:
@@ -74,6 +83,11 @@ class EscalationStep:
     who: tuple[str, ...]
     notify: str = ""
     extra_for: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    channels: tuple[str, ...] = ()
+    """The configured channels (`[channels.NAME]`, e.g. a PagerDuty service) that page this
+    level's people; empty: the console only says who to call."""
+    auto: bool = False
+    """Page the channels as soon as elapsed time reaches the level (no key needed)."""
 
     def people(self, severity: str) -> list[str]:
         return [*self.who, *self.extra_for.get(severity, ())]

@@ -17,9 +17,9 @@ from typing import Any
 
 from warroom.core.events import Event
 from warroom.core.hlc import stamp_time
-from warroom.core.policy import STATUS_ORDER, Status
+from warroom.core.policy import PUBLIC_AUDIENCE, STATUS_ORDER, Status
 
-PROJECTION_VERSION = 2  # 2: dataclass state, entries stored as arrays
+PROJECTION_VERSION = 3  # 2: dataclass state, entries stored as arrays; 3: escalations, posts
 INITIAL = "initial"
 
 
@@ -99,6 +99,39 @@ class UpdateRef:
     audience: str
     template: str
     next_update_at: str | None = None
+
+    @property
+    def time(self) -> datetime:
+        return stamp_time(self.hlc)
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationRef:
+    """A level of the ladder paged: by whom (actor), who (people, channels) and why."""
+
+    hlc: str
+    id: str
+    actor: str
+    level: int
+    people: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    reason: str = ""
+    auto: bool = False
+
+    @property
+    def time(self) -> datetime:
+        return stamp_time(self.hlc)
+
+
+@dataclass(frozen=True, slots=True)
+class PostRef:
+    """An update posted for the status page (`PUBLIC_AUDIENCE`): public words, kept whole so
+    the public page and the Statuspage channel need no other read. No actor: it is public."""
+
+    hlc: str
+    id: str
+    template: str
+    body: str
 
     @property
     def time(self) -> datetime:
@@ -188,6 +221,10 @@ class IncidentState:
     last_update: UpdateRef | None = None
     update_count: int = 0
     action_items: list[ActionItemRef] = field(default_factory=list)
+    escalations: list[EscalationRef] = field(default_factory=list)
+    """Every level paged, in (hlc, id) order."""
+    public_posts: list[PostRef] = field(default_factory=list)
+    """Status-page updates, in (hlc, id) order."""
     first_alert_hlc: str | None = None
     event_count: int = 0
     kind_counts: dict[str, int] = field(default_factory=dict)
@@ -206,6 +243,8 @@ class IncidentState:
         for name in _KEYED:
             setattr(other, name, {k: r.copy() for k, r in getattr(self, name).items()})
         other.action_items = list(self.action_items)
+        other.escalations = list(self.escalations)
+        other.public_posts = list(self.public_posts)
         other.kind_counts = dict(self.kind_counts)
         return other
 
@@ -221,6 +260,8 @@ class IncidentState:
             data[name] = {k: reg(r) for k, r in getattr(self, name).items()}
         data["last_update"] = astuple(self.last_update) if self.last_update else None
         data["action_items"] = [astuple(i) for i in self.action_items]
+        data["escalations"] = [astuple(i) for i in self.escalations]
+        data["public_posts"] = [astuple(i) for i in self.public_posts]
         data["kind_counts"] = self.kind_counts
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
@@ -239,6 +280,11 @@ class IncidentState:
             setattr(state, name, {k: reg(rows) for k, rows in data[name].items()})
         state.last_update = UpdateRef(*data["last_update"]) if data["last_update"] else None
         state.action_items = [ActionItemRef(*row) for row in data["action_items"]]
+        state.escalations = [
+            EscalationRef(row[0], row[1], row[2], row[3], tuple(row[4]), tuple(row[5]), *row[6:])
+            for row in data["escalations"]
+        ]
+        state.public_posts = [PostRef(*row) for row in data["public_posts"]]
         state.kind_counts = dict(data["kind_counts"])
         return state
 
@@ -365,6 +411,10 @@ class IncidentState:
         reg = self.checklist.get(item)
         return bool(reg and reg.value)
 
+    def escalated_to(self) -> int:
+        """The highest level of the ladder paged so far (0: none)."""
+        return max((e.level for e in self.escalations), default=0)
+
     def milestone(self, name: str) -> datetime | None:
         """An explicitly set milestone (back-datable), or None."""
         reg = self.milestones.get(name)
@@ -414,7 +464,32 @@ def _note(s: IncidentState, e: Event, p: dict[str, Any]) -> None:
         s.pins.setdefault(e.id, Register()).add(s._entry(e, True))
 
 
+def _insort(items: list[Any], item: Any) -> None:
+    """Insert a ref (with hlc and id) in (hlc, id) order, once."""
+    keys = [(i.hlc, i.id) for i in items]
+    at = bisect.bisect_left(keys, (item.hlc, item.id))
+    if at == len(keys) or keys[at] != (item.hlc, item.id):
+        items.insert(at, item)
+
+
+def _escalated(s: IncidentState, e: Event, p: dict[str, Any]) -> None:
+    ref = EscalationRef(
+        hlc=e.hlc,
+        id=e.id,
+        actor=e.actor,
+        level=int(p["level"]),
+        people=tuple(str(x) for x in p.get("people", ())),
+        channels=tuple(str(x) for x in p.get("channels", ())),
+        reason=str(p.get("reason", "")),
+        auto=bool(p.get("auto", False)),
+    )
+    _insort(s.escalations, ref)
+
+
 def _update(s: IncidentState, e: Event, p: dict[str, Any]) -> None:
+    if p.get("audience") == PUBLIC_AUDIENCE:
+        post = PostRef(e.hlc, e.id, str(p.get("template", "")), str(p.get("body", "")))
+        _insort(s.public_posts, post)
     s.update_count += 1
     if s.last_update is None or (e.hlc, e.id) > (s.last_update.hlc, s.last_update.id):
         s.last_update = UpdateRef(
@@ -469,6 +544,7 @@ _HANDLERS = {
     "action_item": _action_item,
     "postmortem_set": _keyed("postmortem", "field", "value"),
     "cadence_snoozed": _snooze,
+    "escalated": _escalated,
 }
 
 

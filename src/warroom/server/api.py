@@ -25,9 +25,12 @@ from starlette.types import ASGIApp
 from warroom import __version__
 from warroom.core.events import Event, PayloadError, parse_payload
 from warroom.core.hlc import wall_ms_now
+from warroom.core.public import PageSettings
 from warroom.server.auth import DeviceRefused, Token
 from warroom.server.backend import Backend, Unavailable
 from warroom.server.errors import JsonErrors
+from warroom.server.status_page import StatusPage
+from warroom.server.status_page import router as status_router
 from warroom.sync.protocol import (
     API,
     MAX_BATCH,
@@ -203,8 +206,11 @@ class _App(FastAPI):
         return JsonErrors(super().build_middleware_stack())
 
 
-def create_app(backend: Backend, *, max_body: int = MAX_BODY) -> FastAPI:
-    """The ASGI app over a backend, which it opens on start-up and closes on shutdown."""
+def create_app(
+    backend: Backend, *, max_body: int = MAX_BODY, status_page: PageSettings | None = None
+) -> FastAPI:
+    """The ASGI app over a backend, which it opens on start-up and closes on shutdown; with
+    the public status page (`/status`, from the config's `[status_page]`)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -226,6 +232,8 @@ def create_app(backend: Backend, *, max_body: int = MAX_BODY) -> FastAPI:
     app.state.backend = backend
     app.state.skipped = set()
     app.include_router(router)
+    app.state.status_page = StatusPage(backend, status_page or PageSettings())
+    app.include_router(status_router)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(Unavailable, _unavailable)
     app.add_exception_handler(405, _not_allowed)

@@ -105,6 +105,7 @@ class WarroomApp(App[None]):
         self._head = -1
         self._rang_for: datetime | None = None
         self._ic_warned = False
+        self._escalation_seen: set[tuple[str, int]] = set()
         self._warmed = False
         self.writer = Writer(log.path, self.policy, self.tz, self.actor, self.post_message)
 
@@ -339,6 +340,30 @@ class WarroomApp(App[None]):
         if warn and not self._ic_warned:
             self.notify("No Incident Commander: press i to take command.", severity="warning")
         self._ic_warned = warn
+        self._escalation_alarm(ctx)
+
+    # -- escalation ---------------------------------------------------------------------------
+
+    def _escalation_alarm(self, ctx: Context) -> None:
+        """Page a level that elapsed time reached, where the config says `auto`, once per
+        console (a write in flight is not repeated; another console paging too sends the
+        same dedup key, which is harmless). Other levels are asked for by the cadence
+        panel ("⚠ L2 not paged: E pages"), not by a toast that would come and go."""
+        step = clock.escalation_due(ctx.state, ctx.policy, ctx.now)
+        if step is None or not (step.auto and step.channels):
+            return
+        if (ctx.state.incident_id, step.level) in self._escalation_seen:
+            return
+        self._escalation_seen.add((ctx.state.incident_id, step.level))
+        from warroom.core.commands import Escalate
+
+        who = one_line(", ".join(step.people(ctx.state.current_severity)), 60)
+        reason = clock.escalation_reason(ctx.state, ctx.policy, ctx.now, step.level)
+        command = Escalate(level=step.level, reason=reason, auto=True)
+        self.submit((command,), f"L{step.level} paged automatically: {who}")
+
+    async def action_escalate(self) -> None:
+        await self._flow("escalate")
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -478,13 +503,17 @@ class WarroomApp(App[None]):
             return [(keys.shown(b.key), b.description) for b in bindings]
 
         console = [(key, description) for _, key, description in self.key_table()]
-        return [
+        sections = [
             ("Console", console),
             ("Everywhere", keys.OTHER_KEYS),
             ("Pods pane (Tab to it)", pane(PodsPane.BINDINGS)),
             ("Logs pane", pane([*LogsPane.BINDINGS, *LogView.BINDINGS])),
             ("Update composer (u)", keys.COMPOSER_KEYS),
         ]
+        url = self.settings.status_page.url
+        if url:  # where status-page posts (the composer's "Status page:" templates) appear
+            sections.insert(0, ("Public status page", [("open", one_line(url, 200))]))
+        return sections
 
     async def action_pin(self) -> None:
         from warroom.core.commands import PinEvent

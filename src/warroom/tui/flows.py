@@ -28,6 +28,7 @@ from warroom.core.commands import (
     CommandError,
     Context,
     Declare,
+    Escalate,
     ReleaseRole,
     SetMilestone,
     Snooze,
@@ -264,6 +265,44 @@ def _minutes(text: str) -> float:
     return value
 
 
+# -- escalating -------------------------------------------------------------------------------
+
+
+def escalate(ctx: Ask) -> Flow:
+    """Page a level of the escalation ladder. When elapsed time has reached a level nobody
+    paged, that one is offered at once (E, then Enter); otherwise pick the level."""
+    state, policy = ctx.incident, ctx.policy
+    if state.is_resolved:
+        return Notice("The incident is resolved: there is nobody to page")
+    ladder = policy.escalation_for(state.current_severity)
+    due = clock.escalation_due(state, policy, ctx.now)
+    level = due.level if due else None
+    if due is None:
+        esc = clock.escalation(state, policy, ctx.now)
+        options = []
+        for step in ladder:
+            at = f"from {clock.format_duration(step.after)}"
+            reached = " · reached" if esc and esc.elapsed >= step.after else ""
+            options.append((str(step.level), f"L{step.level} {_who(step, state)} ({at}{reached})"))
+        above = [s.level for s in ladder if s.level > state.escalated_to()]
+        chosen = yield Choose("Page a level", tuple(options), str(above[0]) if above else None)
+        if chosen is None:
+            return None
+        level = int(chosen)
+    step = next(s for s in ladder if s.level == level)
+    reason = clock.escalation_reason(state, policy, ctx.now, step.level)
+    via = f" through {', '.join(step.channels)}" if step.channels else " (no channel: call them)"
+    body = Text(f"Page L{step.level}: {_who(step, state)}{via}?\n{reason}")
+    if not (yield Confirm(f"Escalate to L{step.level}", body, "page")):
+        return None
+    command = ctx.check(make(Escalate, level=step.level, reason=reason))
+    return Submit(command, f"L{step.level} paged")
+
+
+def _who(step: Any, state: IncidentState) -> str:
+    return one_line(", ".join(step.people(state.current_severity)) or "nobody named", 60)
+
+
 # -- navigating -------------------------------------------------------------------------------
 
 
@@ -360,6 +399,7 @@ FLOWS: dict[str, Callable[[Ask], Flow]] = {
     "snooze": snooze,
     "jump": jump,
     "declare": declare,
+    "escalate": escalate,
 }
 """Flows that need only `Ask`, by the console action that starts them."""
 

@@ -171,8 +171,7 @@ def cadence_text(ctx: Context) -> Text:
         text.append(cut(", ".join(esc.people), 40))
         if esc.step.notify:
             text.append(f" ({cut(esc.step.notify, 40)})", style="#8a8a8a")
-        if esc.next_step and esc.next_at:
-            text.append(f"\n  L{esc.next_step.level} at {ctx.moment(esc.next_at)}", style="#8a8a8a")
+        text.append(escalation_state(ctx, esc))
         text.append("\n")
     for m in clock.metrics(s, p, ctx.now):
         if m.name not in ("MTTA", "MTTR") or m.value is None:
@@ -183,6 +182,29 @@ def cadence_text(ctx: Context) -> Text:
         text.append("  ")
     done = sum(s.checked(i) for i in p.checklist)
     text.append(f"\nChecklist {done}/{len(p.checklist)}", style="#8a8a8a")
+    return text
+
+
+def escalation_state(ctx: Context, esc: clock.Escalation) -> Text:
+    """Below the level reached: whether it was paged (or E pages it), then the next level,
+    when it is reached and in how long."""
+    s, text = ctx.state, Text()
+    paged = [e for e in s.escalations if e.level >= esc.step.level]
+    due = clock.escalation_due(s, ctx.policy, ctx.now)
+    if paged:
+        last = paged[-1]
+        how = "auto-paged" if last.auto else "paged"
+        text.append(f"\n  L{last.level} {how} {ctx.hhmm(last.time)}", style="#5fd75f")
+        text.append(f" by {cut(last.actor, 16)}", style="#8a8a8a")
+    elif due is not None:
+        word = "paging…" if due.auto and due.channels else "not paged: E pages"
+        text.append(f"\n  ⚠ L{due.level} {word}", style="bold #ffaf00")
+    if esc.next_step and esc.next_at:
+        text.append(
+            f"\n  next L{esc.next_step.level} at {ctx.moment(esc.next_at)}"
+            f" (in {clock.format_duration(esc.next_at - ctx.now)})",
+            style="#8a8a8a",
+        )
     return text
 
 
