@@ -13,6 +13,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from warroom.core.alerts import (
+    FINGERPRINT_RE,
+    MAX_ANNOTATION_VALUE,
+    MAX_ANNOTATIONS,
+    MAX_GROUP_KEY,
+    MAX_LABEL_VALUE,
+    MAX_LABELS,
+    MAX_NAME,
+    MAX_URL,
+    MAX_VALUES,
+)
 from warroom.core.events import Event, PayloadError
 from warroom.core.hlc import HLC_RE
 from warroom.core.ids import ULID_RE
@@ -116,11 +127,67 @@ class ActionTaken(Payload):
     ok: bool | None = None
 
 
+LabelName = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+Fingerprint = Annotated[str, Field(pattern=FINGERPRINT_RE)]
+Url = Annotated[str, Field(max_length=MAX_URL)]
+Value = Annotated[float, Field(ge=-(2**53 - 1), le=2**53 - 1, allow_inf_nan=False)]
+Labels = Annotated[
+    dict[LabelName, Annotated[str, Field(max_length=MAX_LABEL_VALUE)]],
+    Field(max_length=MAX_LABELS),
+]
+Annotations = Annotated[
+    dict[LabelName, Annotated[str, Field(max_length=MAX_ANNOTATION_VALUE)]],
+    Field(max_length=MAX_ANNOTATIONS),
+]
+
+
 class AlertReceived(Payload):
+    """One firing of an alert, as monitoring described it (see `warroom.core.alerts`).
+
+    `fired_at` is its start (`startsAt`); with `fingerprint` it names the firing. Events of
+    older clients carry only name, source, summary and fired_at."""
+
     name: Name
     source: Short = ""
     summary: Text = ""
     fired_at: When | None = None
+    fingerprint: Annotated[str, Field(pattern=r"^(?:[0-9A-Za-z._:-]{1,128})?$")] = ""
+    ends_at: When | None = None
+    """Set when it was already resolved when warroom first heard of it."""
+    received_at: When | None = None
+    receiver: Short = ""
+    group_key: Annotated[str, Field(max_length=MAX_GROUP_KEY)] = ""
+    severity: Short = ""
+    service: Short = ""
+    labels: Labels = {}
+    annotations: Annotations = {}
+    url: Url = ""
+    dashboard_url: Url = ""
+    panel_url: Url = ""
+    silence_url: Url = ""
+    image_url: Url = ""
+    values: Annotated[dict[LabelName, Value], Field(max_length=MAX_VALUES)] = {}
+
+
+class AlertRef(Payload):
+    """Names one firing: its fingerprint and start, and what it is called (for the timeline)."""
+
+    fingerprint: Fingerprint
+    starts_at: When
+    name: Name
+
+
+class AlertResolved(AlertRef):
+    ends_at: When
+
+
+class AlertAttached(AlertRef):
+    summary: Text = ""
+
+
+class AlertSilenced(AlertRef):
+    reason: Annotated[str, Field(max_length=2_000)] = ""
+    silenced: bool = True
 
 
 class LogPinned(Payload):
@@ -171,6 +238,9 @@ KINDS: dict[str, type[Payload]] = {
     "update_posted": UpdatePosted,
     "action_taken": ActionTaken,
     "alert_received": AlertReceived,
+    "alert_resolved": AlertResolved,
+    "alert_attached": AlertAttached,
+    "alert_silenced": AlertSilenced,
     "log_pinned": LogPinned,
     "milestone_set": MilestoneSet,
     "checklist_checked": ChecklistChecked,
