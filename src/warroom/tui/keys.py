@@ -23,6 +23,7 @@ KEYS: list[Binding] = [
     Binding("p", "pin", "Pin", id="pin", priority=True),
     Binding("m", "milestone", "Milestone", id="milestone", show=False, priority=True),
     Binding("c", "checklist", "Checklist", id="checklist", priority=True),
+    Binding("exclamation_mark", "alerts", "Alerts", id="alerts", priority=True),
     Binding("A", "action_item", "Action item", id="action_item", show=False, priority=True),
     Binding("z", "snooze", "Snooze", id="snooze", show=False, priority=True),
     Binding("f", "filter", "Filter", id="filter", show=False, priority=True),
@@ -57,7 +58,15 @@ COMPOSER_KEYS: list[tuple[str, str]] = [
 
 def shown(key: str) -> str:
     """A key as people write it."""
-    return {"question_mark": "?", "slash": "/", "backslash": "\\", "space": "Space"}.get(key, key)
+    names = {
+        "question_mark": "?",
+        "exclamation_mark": "!",
+        "slash": "/",
+        "backslash": "\\",
+        "space": "Space",
+        "enter": "Enter",
+    }
+    return names.get(key, key)
 
 
 async def settle(widget: Widget | None) -> None:

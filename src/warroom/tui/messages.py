@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+from warroom.core.alerts import AlertBoard
 from warroom.core.events import Event
 from warroom.core.state import IncidentState
 from warroom.store import TimelineFilter
@@ -28,8 +29,11 @@ class Refreshed(Message):
         total: int,
         page: tuple[int, list[Event]],
         flt: TimelineFilter,
+        board: AlertBoard | None = None,
     ) -> None:
         super().__init__()
+        self.board = board
+        """Every alert (the inbox and each incident's)."""
         self.incident_id = incident_id
         self.head = head
         self.state = state
@@ -38,6 +42,15 @@ class Refreshed(Message):
         self.filter = flt
         """The filter it was read with: a reply to an older filter is dropped."""
         """The timeline page the cursor will sit on, fetched ahead."""
+
+
+class AlertsRead(Message):
+    """With no incident open: the alert board as the log holds it."""
+
+    def __init__(self, head: int, board: AlertBoard) -> None:
+        super().__init__()
+        self.head = head
+        self.board = board
 
 
 class ReadFailed(Message):
