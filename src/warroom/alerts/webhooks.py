@@ -18,9 +18,16 @@ whole notification is refused (nothing of it is stored), so the sender's log say
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+)
 
 from warroom.core.alerts import (
     FINGERPRINT_RE,
@@ -43,38 +50,83 @@ MAX_BODY = 8 * 1024 * 1024
 """Bytes per notification: a thousand alerts with plenty of labels."""
 MAX_TEXT = 65_536
 
-Text = Annotated[str, Field(max_length=MAX_TEXT), Storable]
-Url = Annotated[str, Field(max_length=MAX_URL), Storable]
+NO_NUL = r"^[^\x00]*$"
+"""In the spec as a pattern (PostgreSQL cannot store NUL); lone surrogates are refused too."""
+
+
+def _text(max_length: int, min_length: int = 0) -> Any:
+    return Annotated[
+        str, Field(min_length=min_length, max_length=max_length, pattern=NO_NUL), Storable
+    ]
+
+
+Text = _text(MAX_TEXT)
+Url = _text(MAX_URL)
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), Storable]
-Labels = Annotated[
-    dict[Name, Annotated[str, Field(max_length=MAX_LABEL_VALUE), Storable]],
-    Field(max_length=MAX_LABELS),
-]
-Annotations = Annotated[
-    dict[Name, Annotated[str, Field(max_length=MAX_ANNOTATION_VALUE), Storable]],
-    Field(max_length=MAX_ANNOTATIONS),
-]
+"""A key: its rule is in the spec as `propertyNames` (a pattern on a key type would make
+pydantic write `patternProperties`, which lets other keys through)."""
+NAMES = {"propertyNames": {"minLength": 1, "maxLength": MAX_NAME, "pattern": NO_NUL}}
+
+
+def _map(value: Any, max_length: int) -> Any:
+    return Annotated[dict[Name, value], Field(max_length=max_length, json_schema_extra=NAMES)]
+
+
+Labels = _map(_text(MAX_LABEL_VALUE), MAX_LABELS)
+Annotations = _map(_text(MAX_ANNOTATION_VALUE), MAX_ANNOTATIONS)
 Value = Annotated[float, Field(ge=-(2**53 - 1), le=2**53 - 1, allow_inf_nan=False)]
 Status = Literal["firing", "resolved"]
 
 
+YEARS = r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-"
+"""Starts from 1970 to 9998: the zero time is no start, and any offset stays within
+datetime's range when it is turned to UTC."""
+
+
 def _real(moment: datetime) -> datetime:
-    if moment.year < 1970:
-        raise ValueError("must be a real time, after 1970 (the zero time means none)")
+    if not _plausible(moment):
+        raise ValueError("must be a real time, from 1970 to 9998 (the zero time means none)")
     return moment
 
 
+def _plausible(moment: datetime | None) -> bool:
+    return moment is not None and 1970 <= moment.year <= 9998
+
+
+def _written(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError("must be a time written as RFC 3339 text")
+    return value
+
+
+Time = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_written)]
+"""Strict like the rest (a number is not a time), but parsed from its text."""
+
+
+def _number(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    return value
+
+
+Count = Annotated[int, Field(ge=0, le=2**53 - 1, strict=False), BeforeValidator(_number)]
+"""A JSON integer, 3.0 included (JSON Schema's integer), text never."""
+
+
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    """Strict types (the numbers and strings the senders document, nothing coerced);
+    unknown fields ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
 
 class AlertmanagerAlert(_Body):
     status: Status
     labels: Labels
     annotations: Annotations = {}
-    startsAt: Annotated[AwareDatetime, AfterValidator(_real)]
-    endsAt: AwareDatetime | None = None
-    """The zero time while firing."""
+    startsAt: Annotated[Time, AfterValidator(_real), Field(json_schema_extra={"pattern": YEARS})]
+    endsAt: Time | None = None
+    """The zero time while firing (any time outside 1970..9998 is taken for none)."""
     generatorURL: Url = ""
     fingerprint: Annotated[str, Field(pattern=FINGERPRINT_RE)]
 
@@ -83,10 +135,10 @@ class AlertmanagerWebhook(_Body):
     """Prometheus Alertmanager's webhook notification (version 4): one group of alerts."""
 
     version: Literal["4"] = Field(description="The payload version; warroom reads version 4.")
-    groupKey: Annotated[str, Field(max_length=MAX_GROUP_KEY), Storable] = ""
-    truncatedAlerts: Annotated[int, Field(ge=0, le=2**53 - 1)] = 0
+    groupKey: _text(MAX_GROUP_KEY) = ""
+    truncatedAlerts: Count = 0
     status: Status
-    receiver: Annotated[str, Field(max_length=500), Storable] = ""
+    receiver: _text(500) = ""
     groupLabels: Labels = {}
     commonLabels: Labels = {}
     commonAnnotations: Annotations = {}
@@ -100,7 +152,7 @@ class GrafanaAlert(AlertmanagerAlert):
     dashboardURL: Url = ""
     panelURL: Url = ""
     imageURL: Url = ""
-    values: Annotated[dict[Name, Value], Field(max_length=MAX_VALUES)] | None = None
+    values: _map(Value, MAX_VALUES) | None = None
     valueString: Text = ""
 
 
@@ -108,9 +160,9 @@ class GrafanaWebhook(AlertmanagerWebhook):
     """Grafana alerting's webhook notification (version 1)."""
 
     version: Literal["1"] = Field(description="The payload version; warroom reads version 1.")
-    orgId: Annotated[int, Field(ge=0, le=2**53 - 1)] = 0
+    orgId: Count = 0
     title: Text = ""
-    state: Annotated[str, Field(max_length=64), Storable] = ""
+    state: _text(64) = ""
     message: Text = ""
     alerts: list[GrafanaAlert] = Field(max_length=MAX_ALERTS)  # type: ignore[assignment]
 
@@ -174,11 +226,14 @@ def _command(
     **extra: object,
 ) -> ReceiveAlert:
     labels = alert.labels
-    ended = alert.endsAt if alert.endsAt and alert.endsAt.year >= 1970 else None
+    ended = alert.endsAt if _plausible(alert.endsAt) else None
+    name = labels.get("alertname", "").strip()[:200]
+    if not any(ch.isprintable() and not ch.isspace() for ch in name):
+        name = "alert"  # none, or nothing a person could read: called what it is
     try:
         return make(
             ReceiveAlert,
-            name=(labels.get("alertname") or "").strip()[:200] or "alert",
+            name=name,
             source=source,
             summary=alert.annotations.get("summary", ""),
             fired_at=alert.startsAt,
