@@ -18,7 +18,7 @@ whole notification is refused (nothing of it is stored), so the sender's log say
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -41,7 +41,7 @@ from warroom.core.alerts import (
     MAX_VALUES,
     fingerprint_of,
 )
-from warroom.core.commands import CommandError, ReceiveAlert, Storable, make
+from warroom.core.commands import CommandError, ReceiveAlert, make
 from warroom.core.policy import AlertRules
 
 MAX_ALERTS = 1000
@@ -54,27 +54,33 @@ NO_NUL = r"^[^\x00]*$"
 """In the spec as a pattern (PostgreSQL cannot store NUL); lone surrogates are refused too."""
 
 
-def _text(max_length: int, min_length: int = 0) -> Any:
-    return Annotated[
-        str, Field(min_length=min_length, max_length=max_length, pattern=NO_NUL), Storable
-    ]
+def _storable_first(value: object) -> object:
+    """NUL and lone surrogates refused before the pattern, with a reason that names them."""
+    if isinstance(value, str):
+        for ch in value:
+            if ch == "\x00" or "\ud800" <= ch <= "\udfff":
+                raise ValueError(f"contains U+{ord(ch):04X}, which cannot be stored")
+    return value
 
 
-Text = _text(MAX_TEXT)
-Url = _text(MAX_URL)
-Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), Storable]
-"""A key: its rule is in the spec as `propertyNames` (a pattern on a key type would make
-pydantic write `patternProperties`, which lets other keys through)."""
+Storable = BeforeValidator(_storable_first)
 NAMES = {"propertyNames": {"minLength": 1, "maxLength": MAX_NAME, "pattern": NO_NUL}}
+"""A map's keys, in the spec: a pattern on a key type would make pydantic write
+`patternProperties`, which lets other keys through."""
 
-
-def _map(value: Any, max_length: int) -> Any:
-    return Annotated[dict[Name, value], Field(max_length=max_length, json_schema_extra=NAMES)]
-
-
-Labels = _map(_text(MAX_LABEL_VALUE), MAX_LABELS)
-Annotations = _map(_text(MAX_ANNOTATION_VALUE), MAX_ANNOTATIONS)
+Text = Annotated[str, Field(max_length=MAX_TEXT, pattern=NO_NUL), Storable]
+Short = Annotated[str, Field(max_length=500, pattern=NO_NUL), Storable]
+Url = Annotated[str, Field(max_length=MAX_URL, pattern=NO_NUL), Storable]
+GroupKey = Annotated[str, Field(max_length=MAX_GROUP_KEY, pattern=NO_NUL), Storable]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), Storable]
+LabelValue = Annotated[str, Field(max_length=MAX_LABEL_VALUE, pattern=NO_NUL), Storable]
+AnnotationValue = Annotated[str, Field(max_length=MAX_ANNOTATION_VALUE, pattern=NO_NUL), Storable]
+Labels = Annotated[dict[Name, LabelValue], Field(max_length=MAX_LABELS, json_schema_extra=NAMES)]
+Annotations = Annotated[
+    dict[Name, AnnotationValue], Field(max_length=MAX_ANNOTATIONS, json_schema_extra=NAMES)
+]
 Value = Annotated[float, Field(ge=-(2**53 - 1), le=2**53 - 1, allow_inf_nan=False)]
+Values = Annotated[dict[Name, Value], Field(max_length=MAX_VALUES, json_schema_extra=NAMES)]
 Status = Literal["firing", "resolved"]
 
 
@@ -131,18 +137,23 @@ class AlertmanagerAlert(_Body):
     fingerprint: Annotated[str, Field(pattern=FINGERPRINT_RE)]
 
 
-class AlertmanagerWebhook(_Body):
-    """Prometheus Alertmanager's webhook notification (version 4): one group of alerts."""
+class _Notification(_Body):
+    """What both senders send: one group of alerts (Grafana's is Alertmanager's, extended)."""
 
-    version: Literal["4"] = Field(description="The payload version; warroom reads version 4.")
-    groupKey: _text(MAX_GROUP_KEY) = ""
+    groupKey: GroupKey = ""
     truncatedAlerts: Count = 0
     status: Status
-    receiver: _text(500) = ""
+    receiver: Short = ""
     groupLabels: Labels = {}
     commonLabels: Labels = {}
     commonAnnotations: Annotations = {}
     externalURL: Url = ""
+
+
+class AlertmanagerWebhook(_Notification):
+    """Prometheus Alertmanager's webhook notification (version 4): one group of alerts."""
+
+    version: Literal["4"] = Field(description="The payload version; warroom reads version 4.")
     alerts: list[AlertmanagerAlert] = Field(max_length=MAX_ALERTS)
 
 
@@ -152,19 +163,19 @@ class GrafanaAlert(AlertmanagerAlert):
     dashboardURL: Url = ""
     panelURL: Url = ""
     imageURL: Url = ""
-    values: _map(Value, MAX_VALUES) | None = None
+    values: Values | None = None
     valueString: Text = ""
 
 
-class GrafanaWebhook(AlertmanagerWebhook):
+class GrafanaWebhook(_Notification):
     """Grafana alerting's webhook notification (version 1)."""
 
     version: Literal["1"] = Field(description="The payload version; warroom reads version 1.")
     orgId: Count = 0
     title: Text = ""
-    state: _text(64) = ""
+    state: Annotated[str, Field(max_length=64, pattern=NO_NUL), Storable] = ""
     message: Text = ""
-    alerts: list[GrafanaAlert] = Field(max_length=MAX_ALERTS)  # type: ignore[assignment]
+    alerts: list[GrafanaAlert] = Field(max_length=MAX_ALERTS)
 
 
 class AlertsAccepted(BaseModel):
@@ -217,7 +228,7 @@ def _source(sender: str, url: str) -> str:
 
 
 def _command(
-    body: AlertmanagerWebhook,
+    body: _Notification,
     alert: AlertmanagerAlert,
     index: int,
     source: str,

@@ -239,7 +239,7 @@ class AlertBoard:
 
     def _brief(self, e: Event, **changes: Mark) -> None:
         brief = self.briefs.get(e.incident_id) or Brief(e.incident_id)
-        update = {k: _later(getattr(brief, k), m) for k, m in changes.items()}
+        update: dict[str, Any] = {k: _later(getattr(brief, k), m) for k, m in changes.items()}
         self.briefs[e.incident_id] = replace(brief, **update)
 
     def _declared(self, e: Event, p: dict[str, Any]) -> None:

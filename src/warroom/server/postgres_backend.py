@@ -99,6 +99,12 @@ EVENT_COLUMNS = "id, incident_id, device_id, hlc, actor, kind, payload"
 TOKEN_COLUMNS = "id, name, device_id, created_at, revoked_at, scope"
 
 
+def _first(row: tuple[Any, ...] | None) -> Any:
+    """The first column of a row a query always returns."""
+    assert row is not None
+    return row[0]
+
+
 def _token(row: tuple) -> Token:
     return Token(*row)
 
@@ -289,7 +295,7 @@ class PostgresBackend(Backend):
         async with self._writer.use() as conn, conn.transaction():
             cur = conn.cursor()
             await cur.execute("SELECT seq FROM counter WHERE id = 1 FOR UPDATE")
-            head = (await cur.fetchone())[0]
+            head: int = _first(await cur.fetchone())
             await cur.execute(
                 f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE seq > %s AND {BOARD_SQL}"
                 " ORDER BY seq",
@@ -309,7 +315,7 @@ class PostgresBackend(Backend):
             decision = intake.decide(alerts, known, board, self.policy.alerts)
             if decision.steps:
                 await cur.execute(f"SELECT max(hlc) FROM events WHERE {VALID_STAMPS}")
-                newest = (await cur.fetchone())[0]
+                newest: str | None = _first(await cur.fetchone())
                 maker = Maker(
                     policy=self.policy,
                     now=now,

@@ -29,14 +29,24 @@ def since(alert: Alert, now: datetime, tz: tzinfo) -> str:
     return f"{_hhmm(alert.since, tz)} ({clock.format_duration(end - alert.since)})"
 
 
-def line(alert: Alert, now: datetime, tz: tzinfo) -> str:
-    """One alert in a list: state, severity, name, service, since, summary (a plain string;
-    the list shows it literally)."""
-    when = fit(since(alert, now, tz), 13)
-    return (
-        f"{fit(alert.state, 8)} {fit(alert.severity or '—', 8)} {fit(alert.name, 26)}"
-        f" {fit(alert.service or '—', 12)} {when} {cut(alert.summary, 40)}"
-    )
+def line(alert: Alert, now: datetime, tz: tzinfo) -> Text:
+    """One alert in a list: state, severity, name, service, since, in columns of cells that
+    fit an 80-column terminal's dialog (the summary is in the details beneath)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(fit(alert.state, 8), style=STATE_STYLES.get(alert.state, ""))
+    text.append(f" {fit(alert.severity or '—', 8)} ")
+    text.append(fit(alert.name, 24), style="bold")
+    text.append(f" {fit(alert.service or '—', 10)} {cut(since(alert, now, tz), 14)}")
+    return text
+
+
+def short(alert: Alert, now: datetime, tz: tzinfo) -> Text:
+    """An alert in a sentence: `CheckoutHighErrorRate (checkout) since 13:58 (32m)`."""
+    text = Text(cut(alert.name, 36), style="bold")
+    if alert.service:
+        text.append(f" ({cut(alert.service, 16)})")
+    text.append(f" since {since(alert, now, tz)}", style="#8a8a8a")
+    return text
 
 
 def details(alert: Alert, now: datetime, tz: tzinfo, where: str) -> Text:

@@ -135,7 +135,9 @@ def status(ctx: Ask) -> Flow:
         if firing:
             body.append(f"\n\n⚠ {len(firing)} alert(s) still firing:\n", style="bold #ff5f5f")
             for alert in firing[:8]:
-                body.append(f"  {alert_text.line(alert, ctx.now, ctx.tz)}\n")
+                body.append_text(
+                    Text.assemble("  ", alert_text.short(alert, ctx.now, ctx.tz), "\n")
+                )
             if len(firing) > 8:
                 body.append(f"  and {len(firing) - 8} more\n")
         action = "resolve anyway" if firing else "resolve"
@@ -406,13 +408,13 @@ def alerts(ctx: Ask) -> Flow:
 
 def _alert_items(
     ctx: Ask, board: AlertBoard
-) -> tuple[tuple[tuple[str, str], ...], dict[str, Text]]:
+) -> tuple[tuple[tuple[str, str | Text], ...], dict[str, Text]]:
     state = ctx.state
     inbox = board.inbox(silenced=True)
     waiting = [a for a in inbox if not a.silenced]
     quiet = [a for a in inbox if a.silenced]
     mine = board.of_incident(state.incident_id) if state else []
-    items: list[tuple[str, str]] = []
+    items: list[tuple[str, str | Text]] = []
     details: dict[str, Text] = {}
     sections = [
         (f"Inbox: {_counted(waiting)}", waiting, "in the inbox"),

@@ -101,8 +101,9 @@ class Browse:
     key; the answer is (action, value), None when closed."""
 
     title: str
-    items: tuple[tuple[str, str], ...]
-    """(value, label) pairs; an empty value is a heading. Labels are outside text."""
+    items: tuple[tuple[str, str | Text], ...]
+    """(value, label) pairs; an empty value is a heading. A string label is outside text
+    (cleaned and cut); a `Text` is taken as built from cleaned pieces (columns kept)."""
     details: Mapping[str, Text]
     """What is shown beneath the list for each value."""
     keys: tuple[tuple[str, str, str], ...]

@@ -112,9 +112,9 @@ class FlowScreen(ModalScreen[Outcome]):
         if isinstance(step, Browse):
             options = OptionList(
                 *(
-                    Option(Text(cut(label, 200), style="" if value else "bold"), id=value or None)
+                    Option(_label(label), id=value)
                     if value
-                    else Option(Text(cut(label, 200), style="bold"), disabled=True)
+                    else Option(_label(label, "bold"), disabled=True)
                     for value, label in step.items
                 ),
                 id="flow-options",
@@ -326,6 +326,13 @@ class FlowScreen(ModalScreen[Outcome]):
     async def on_flow_screen_loaded(self, message: Loaded) -> None:
         if self.step is message.step:
             await self._send(message.result)
+
+
+def _label(label: str | Text, style: str = "") -> Text:
+    """A list entry: a string is outside text, cleaned and cut; a Text is already built."""
+    if isinstance(label, Text):
+        return label
+    return Text(cut(label, 200), style=style)
 
 
 def _noted(item: str, note: Text | None) -> Text:
