@@ -40,9 +40,8 @@ OTHER = "01JZ0000000000000000000002"
 def event(
     minute: float, incident: str, kind: str, payload: dict[str, Any], actor: str = "am"
 ) -> Event:
-    return Event(
-        new_id(), incident, "dev", Stamp(int(T0 + minute * 60_000), 0).encode(), actor, kind, payload
-    )
+    stamp = Stamp(int(T0 + minute * 60_000), 0).encode()
+    return Event(new_id(), incident, "dev", stamp, actor, kind, payload)
 
 
 def received(minute: float, fingerprint: str, incident: str = INBOX, **fields: Any) -> Event:
@@ -211,7 +210,7 @@ def test_an_alert_whose_group_is_attached_to_an_open_incident_joins_it():
     board = board_of(
         [
             declared(0, INCIDENT, ["checkout"]),
-            received(1, "aaa1", group_key="{}:{alertname=\"X\"}"),
+            received(1, "aaa1", group_key='{}:{alertname="X"}'),
             event(2, INCIDENT, "alert_attached", ref("aaa1")),
         ]
     )
@@ -383,7 +382,8 @@ def test_alert_events_say_what_happened_in_the_timeline():
         "service": "checkout",
         "summary": "5xx 12%",
     }
-    assert said("alert_received", full) == "CheckoutHighErrorRate firing [critical, checkout]: 5xx 12%"
+    expected = "CheckoutHighErrorRate firing [critical, checkout]: 5xx 12%"
+    assert said("alert_received", full) == expected
     old = {"name": "X", "source": "Prometheus", "summary": "s"}
     assert said("alert_received", old) == "X (Prometheus): s"
     ended = {**ref("ab", name="X"), "ends_at": "2026-11-22T14:05:00+00:00"}
