@@ -37,6 +37,7 @@ FIELDS = (
     "escalation",
     "amber_before",
     "keys",
+    "alerts",
 )
 
 

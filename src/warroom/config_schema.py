@@ -21,7 +21,7 @@ from pydantic_settings import (
 )
 
 from warroom.config import ENV_PREFIX, ConfigError, Settings, config_path
-from warroom.core.policy import DEFAULT_POLICY, EscalationStep, Policy, RoleDef
+from warroom.core.policy import DEFAULT_POLICY, AlertRules, EscalationStep, Policy, RoleDef
 from warroom.core.timeparse import parse_duration
 
 
@@ -67,6 +67,33 @@ class RoleOverride(_Strict):
     duties: str = ""
 
 
+class AlertsOverride(_Strict):
+    """`[alerts]`: how alerts meet incidents (see `warroom.core.policy.AlertRules`)."""
+
+    service_label: str | None = None
+    severity_label: str | None = None
+    severities: dict[str, str] | None = None
+    """Label value -> level, e.g. `{ critical = "SEV2", warning = "SEV3" }` (replaces the map)."""
+    default_severity: str | None = None
+    attach: bool | None = None
+
+    def rules(self) -> AlertRules:
+        update: dict[str, Any] = self.model_dump(exclude_none=True)
+        levels = [*update.get("severities", {}).values()]
+        if "default_severity" in update:
+            levels.append(update["default_severity"])
+        for level in levels:
+            DEFAULT_POLICY.severity(level)  # ValueError names the levels there are
+        if "severities" in update:
+            update["severities"] = tuple(
+                (label, DEFAULT_POLICY.severity(level).name)
+                for label, level in update["severities"].items()
+            )
+        if "default_severity" in update:
+            update["default_severity"] = DEFAULT_POLICY.severity(update["default_severity"]).name
+        return replace(AlertRules(), **update)
+
+
 class SettingsSchema(BaseSettings):
     """What the file and the environment may hold; unknown keys are refused by name."""
 
@@ -84,6 +111,7 @@ class SettingsSchema(BaseSettings):
     escalation: list[StepOverride] | None = None
     amber_before: timedelta | None = None
     keys: dict[str, str] = Field(default_factory=dict)
+    alerts: AlertsOverride | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -131,6 +159,8 @@ class SettingsSchema(BaseSettings):
             )
         if self.amber_before is not None:
             update["amber_before"] = self.amber_before
+        if self.alerts is not None:
+            update["alerts"] = self.alerts.rules()
         return replace(DEFAULT_POLICY, **update)
 
     def settings(self) -> Settings:
