@@ -96,6 +96,8 @@ class Monitor:
     kubeconfig: Path
     seeded: datetime
     """When the demo incident was seeded (`warroom.demo.seed`'s now)."""
+    pace: float = 1.0
+    """Seconds per story second: the story's delays (and each look at the cluster) scale."""
     groups: list[Group] = field(default_factory=list)
     recovered: bool = False
 
@@ -164,9 +166,9 @@ class Monitor:
         start = datetime.now(UTC)
         last_resend = start
         with httpx.Client(timeout=10) as http:
-            while not stop.wait(1.0):
+            while not stop.wait(self.pace):
                 now = datetime.now(UTC)
-                elapsed = (now - start).total_seconds()
+                elapsed = (now - start).total_seconds() / self.pace if self.pace else 1e9
                 for group in self.groups:
                     if not group.sent and elapsed >= group.after:
                         group.sent = self.send(http, group)
@@ -179,7 +181,7 @@ class Monitor:
                     for group in self.groups:
                         if group.sent and not group.flushed:
                             group.flushed = self.send(http, group)
-                elif (now - last_resend).total_seconds() >= RESEND_EVERY:
+                elif (now - last_resend).total_seconds() >= RESEND_EVERY * self.pace:
                     last_resend = now
                     for group in self.groups[1:]:
                         if group.sent:
