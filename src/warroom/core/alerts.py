@@ -21,7 +21,7 @@ incident (declared, status, components): what the server matches new alerts agai
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -187,7 +187,10 @@ class AlertBoard:
     groups: dict[str, frozenset[str]] = field(default_factory=dict)
     """Group key -> the keys of the alerts received under it."""
     invalid: int = 0
-    _views: dict[str, Alert] | None = field(default=None, repr=False, compare=False)
+    _views: dict[str, Alert] = field(default_factory=dict, repr=False, compare=False)
+    """Views made so far; an event about an alert drops that alert's (views are immutable,
+    so a copy shares them)."""
+    _order: list[Alert] | None = field(default=None, repr=False, compare=False)
 
     def copy(self) -> AlertBoard:
         """An independent copy: what a store hands out must never change under its holder."""
@@ -199,6 +202,8 @@ class AlertBoard:
             dict(self.briefs),
             dict(self.groups),
             self.invalid,
+            dict(self._views),
+            self._order,
         )
 
     # -- folding ----------------------------------------------------------------------------
@@ -209,17 +214,20 @@ class AlertBoard:
         if handler is None:
             return
         try:
-            handler(self, event, event.payload)
+            key = handler(self, event, event.payload)
         except (KeyError, TypeError, ValueError, AttributeError):
             self.invalid += 1
-        self._views = None
+            return
+        if key is not None:
+            self._views.pop(key, None)
+            self._order = None
 
     def apply_all(self, events: Iterable[Event]) -> AlertBoard:
         for event in events:
             self.apply(event)
         return self
 
-    def _receive(self, e: Event, p: dict[str, Any]) -> None:
+    def _receive(self, e: Event, p: dict[str, Any]) -> str:
         fingerprint = str(p.get("fingerprint") or "")
         key = alert_key(fingerprint, p.get("fired_at")) if fingerprint else f"event:{e.id}"
         old = self.received.get(key)
@@ -232,10 +240,12 @@ class AlertBoard:
         if ends is not None:  # received already resolved
             mark = Mark(e.hlc, e.id, e.actor, e.incident_id, ends.isoformat())
             self.resolved[key] = _later(self.resolved.get(key), mark)
+        return key
 
-    def _mark(self, marks: dict[str, Mark], e: Event, p: dict[str, Any], value: Any) -> None:
+    def _mark(self, marks: dict[str, Mark], e: Event, p: dict[str, Any], value: Any) -> str:
         key = alert_key(str(p["fingerprint"]), p["starts_at"])
         marks[key] = _later(marks.get(key), Mark(e.hlc, e.id, e.actor, e.incident_id, value))
+        return key
 
     def _brief(self, e: Event, **changes: Mark) -> None:
         brief = self.briefs.get(e.incident_id) or Brief(e.incident_id)
@@ -258,8 +268,10 @@ class AlertBoard:
     # -- reading ----------------------------------------------------------------------------
 
     def _all(self) -> dict[str, Alert]:
-        if self._views is None:
-            self._views = {key: self._view(key, event) for key, event in self.received.items()}
+        if len(self._views) < len(self.received):
+            for key, event in self.received.items():
+                if key not in self._views:
+                    self._views[key] = self._view(key, event)
         return self._views
 
     def _view(self, key: str, e: Event) -> Alert:
@@ -294,11 +306,17 @@ class AlertBoard:
         )
 
     def alert(self, key: str) -> Alert | None:
-        return self._all().get(key)
+        view = self._views.get(key)
+        if view is None and (event := self.received.get(key)) is not None:
+            view = self._views[key] = self._view(key, event)
+        return view
 
     def alerts(self) -> list[Alert]:
         """Every alert, newest first."""
-        return sorted(self._all().values(), key=lambda a: (a.since, a.id), reverse=True)
+        if self._order is None:
+            views = self._all().values()
+            self._order = sorted(views, key=lambda a: (a.since, a.id), reverse=True)
+        return list(self._order)
 
     def inbox(self, *, silenced: bool = False) -> list[Alert]:
         """Alerts waiting in the inbox: firing ones first, newest first; silenced ones only
@@ -391,20 +409,23 @@ def _components(board: AlertBoard, e: Event, p: dict[str, Any]) -> None:
     board._brief(e, components=Mark(e.hlc, e.id, e.actor, e.incident_id, value))
 
 
-def _resolved(board: AlertBoard, e: Event, p: dict[str, Any]) -> None:
+def _resolved(board: AlertBoard, e: Event, p: dict[str, Any]) -> str:
     ends = _moment(p.get("ends_at")) or stamp_time(e.hlc)
-    board._mark(board.resolved, e, p, ends.isoformat())
+    return board._mark(board.resolved, e, p, ends.isoformat())
 
 
-def _attached(board: AlertBoard, e: Event, p: dict[str, Any]) -> None:
-    board._mark(board.attached, e, p, None)
+def _attached(board: AlertBoard, e: Event, p: dict[str, Any]) -> str:
+    return board._mark(board.attached, e, p, None)
 
 
-def _silenced(board: AlertBoard, e: Event, p: dict[str, Any]) -> None:
-    board._mark(board.silenced, e, p, (bool(p.get("silenced", True)), str(p.get("reason", ""))))
+def _silenced(board: AlertBoard, e: Event, p: dict[str, Any]) -> str:
+    silence = (bool(p.get("silenced", True)), str(p.get("reason", "")))
+    return board._mark(board.silenced, e, p, silence)
 
 
-_HANDLERS = {
+Handler = Callable[[AlertBoard, Event, dict[str, Any]], str | None]
+
+_HANDLERS: dict[str, Handler] = {
     "declared": AlertBoard._declared,
     "status_changed": _status,
     "components_changed": _components,

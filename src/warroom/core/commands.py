@@ -14,6 +14,7 @@ written. Names people type (`P1`, `ic`, `comms`) are resolved here, against the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -106,11 +107,14 @@ def _stripped(max_length: int, min_length: int = 0) -> StringConstraints:
     return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def _storable(text: str) -> str:
-    """What every backend can store and every peer accept: no NUL, no lone surrogates."""
-    for ch in text:
-        if ch == "\x00" or "\ud800" <= ch <= "\udfff":
-            raise ValueError(f"contains U+{ord(ch):04X}, which cannot be stored")
+    """What every backend can store and every peer accept: no NUL, no lone surrogates.
+    (A regex: a loop over characters cost ~40 us a label at alert intake.)"""
+    if bad := _UNSTORABLE.search(text):
+        raise ValueError(f"contains U+{ord(bad[0]):04X}, which cannot be stored")
     return text
 
 
@@ -502,7 +506,7 @@ class ReceiveAlert(Command):
     )
 
     def events(self, state: IncidentState, ctx: Context) -> Planned:
-        return [("alert_received", AlertReceived(**self.model_dump()))]
+        return [("alert_received", AlertReceived.model_validate(self.__dict__))]
 
 
 class _AlertCommand(Command):
@@ -631,7 +635,7 @@ def plan(
         if command.needs_incident and not declared:
             raise CommandError(f"no incident {state.incident_id} here: declare it first")
         for kind, payload in command.events(state, ctx):
-            out.append((kind, payload.model_dump(mode="json")))
+            out.append((kind, payload.stored()))
         declared = declared or isinstance(command, Declare)
     return out
 
@@ -665,10 +669,13 @@ def materialise(
 
     The one executor of commands: the local store (inside its append transaction, with its
     clock), the server (the same, in its own transaction) and the demo (stamps back in time)
-    all call it. Payloads are validated strictly: nothing reaches a log unchecked.
+    all call it. Payloads are validated strictly: nothing reaches a log unchecked. A payload
+    `plan` made from its validated model and `link` left alone is stored as made (checking it
+    again cost a third of alert intake); one `link` changed is checked again.
     """
     planned = plan(state, commands, ctx)
     made = [next(ids) for _ in planned]
+    linked = link(state, planned, made)
     return [
         Event(
             id=event_id,
@@ -677,7 +684,7 @@ def materialise(
             hlc=next(stamps),
             actor=actor,
             kind=kind,
-            payload=normalise(kind, payload, strict=True),
+            payload=payload if payload is before else normalise(kind, payload, strict=True),
         )
-        for event_id, (kind, payload) in zip(made, link(state, planned, made), strict=True)
+        for event_id, (kind, payload), (_, before) in zip(made, linked, planned, strict=True)
     ]

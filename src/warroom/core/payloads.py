@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -49,6 +49,14 @@ class Payload(BaseModel):
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+
+    lean: ClassVar[bool] = False
+    """Stored without the fields left at their defaults (readers use theirs): for kinds
+    with many optional fields written often (alerts)."""
+
+    def stored(self) -> dict[str, Any]:
+        """The payload as stored: JSON types, lean kinds without their defaults."""
+        return self.model_dump(mode="json", exclude_defaults=self.lean)
 
 
 class Replacing(Payload):
@@ -146,6 +154,8 @@ class AlertReceived(Payload):
 
     `fired_at` is its start (`startsAt`); with `fingerprint` it names the firing. Events of
     older clients carry only name, source, summary and fired_at."""
+
+    lean: ClassVar[bool] = True
 
     name: Name
     source: Short = ""
@@ -304,14 +314,14 @@ def normalise(
 ) -> dict[str, Any]:
     """The payload as stored: validated for known kinds, canonical JSON types."""
     if isinstance(payload, Payload):
-        return payload.model_dump(mode="json")
+        return payload.stored()
     parsed = parse_payload(kind, payload, strict=strict)
     if parsed is None:
         if not isinstance(payload, dict):
             raise TypeError("payload must be a JSON object")
         copied: dict[str, Any] = json.loads(json.dumps(payload))
         return copied
-    return parsed.model_dump(mode="json")
+    return parsed.stored()
 
 
 def warm_up() -> None:

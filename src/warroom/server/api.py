@@ -37,6 +37,7 @@ from warroom.alerts.webhooks import (
     from_grafana,
 )
 from warroom.alerts.webhooks import MAX_BODY as MAX_ALERT_BODY
+from warroom.alerts.webhooks import NO_NUL as WEBHOOK_NO_NUL
 from warroom.core.events import Event, PayloadError, parse_payload
 from warroom.core.hlc import wall_ms_now
 from warroom.server.auth import ALERTS, CLIENT, DeviceRefused, Token
@@ -45,6 +46,7 @@ from warroom.server.errors import JsonErrors
 from warroom.sync.protocol import (
     API,
     MAX_BATCH,
+    NO_NUL,
     Health,
     Problem,
     PullQuery,
@@ -245,8 +247,16 @@ async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def _said(error: Any) -> dict[str, str]:
-    """An error's message and type; the message may quote a key, so it is escaped too."""
+    """An error's message and type; the message may quote a key, so it is escaped too.
+    Characters no backend stores are named (the spec forbids NUL with a pattern)."""
     message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in (
+        NO_NUL,
+        WEBHOOK_NO_NUL,
+    ):
+        message = "contains U+0000, which cannot be stored"
+    elif error["type"] == "string_unicode":
+        message = "contains a lone surrogate, which cannot be stored"
     return {
         "msg": message if message.isprintable() else ascii(message)[1:-1],
         "type": error["type"],

@@ -22,7 +22,6 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
-from dataclasses import astuple
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -78,8 +77,8 @@ MIGRATIONS = [
     SCHEMA,
     # 2: the server folds incidents (its own writes: alerts, delivery results)
     "CREATE INDEX IF NOT EXISTS events_by_incident ON events (incident_id, seq);",
-    # 3: alert intake: alert-only tokens, the firings written (warroom.alerts.intake), and
-    # the events the alert board folds
+    # 3: alert intake: alert-only tokens, the firings written (warroom.alerts.intake), the
+    # events the alert board folds, and the newest stamp (each server write reads it)
     f"""
     ALTER TABLE tokens ADD COLUMN IF NOT EXISTS scope text NOT NULL DEFAULT 'client';
     CREATE TABLE IF NOT EXISTS alerts (
@@ -92,6 +91,7 @@ MIGRATIONS = [
         PRIMARY KEY (fingerprint, starts_at)
     );
     CREATE INDEX IF NOT EXISTS events_board ON events (seq) WHERE {BOARD_SQL};
+    CREATE INDEX IF NOT EXISTS events_by_hlc ON events (hlc);
     """,
 ]
 """Applied in order under the schema lock; meta's `schema_version` says how many."""
@@ -292,57 +292,65 @@ class PostgresBackend(Backend):
         from warroom.alerts import intake
 
         received = datetime.now(UTC)
-        async with self._writer.use() as conn, conn.transaction():
-            cur = conn.cursor()
-            await cur.execute("SELECT seq FROM counter WHERE id = 1 FOR UPDATE")
-            head: int = _first(await cur.fetchone())
-            await cur.execute(
-                f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE seq > %s AND {BOARD_SQL}"
-                " ORDER BY seq",
-                (self._board.last_seq,),
-            )
-            board = self._board.fold((row[0], Event(*row[1:])) for row in await cur.fetchall())
-            keys = intake.keys_of(alerts)
-            await cur.execute(
-                "SELECT fingerprint, starts_at, incident_id, received_id, resolved_id FROM alerts"
-                " WHERE (fingerprint, starts_at) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-                ([k[0] for k in keys], [k[1] for k in keys]),
-            )
-            known = {
-                f"{fp}@{start}": intake.Known(incident, received_id, resolved_id is not None)
-                for fp, start, incident, received_id, resolved_id in await cur.fetchall()
-            }
-            decision = intake.decide(alerts, known, board, self.policy.alerts)
-            if decision.steps:
-                await cur.execute(f"SELECT max(hlc) FROM events WHERE {VALID_STAMPS}")
-                newest: str | None = _first(await cur.fetchone())
-                maker = Maker(
-                    policy=self.policy,
-                    now=now,
-                    device_id=self.device_id,
-                    actor=actor,
-                    newest=newest,
+        numbered: list[tuple[int, Event]] = []
+        async with self._writer.use() as conn:  # one intake at a time reads the board
+            async with conn.transaction():
+                cur = conn.cursor()
+                await cur.execute("SELECT seq FROM counter WHERE id = 1 FOR UPDATE")
+                head: int = _first(await cur.fetchone())
+                await cur.execute(
+                    f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE seq > %s AND {BOARD_SQL}"
+                    " ORDER BY seq",
+                    (self._board.last_seq,),
                 )
-                events = intake.plan_events(decision, maker)
-                copy_sql = f"COPY events (seq, {EVENT_COLUMNS}, token_id, received_at) FROM STDIN"
-                async with cur.copy(copy_sql) as copy:
-                    for n, event in enumerate(events, start=1):
-                        row = (head + n, *event[:6], Jsonb(event.payload), "server", received)
-                        await copy.write_row(row)
-                new, ended = intake.table_changes(decision, events)
-                await cur.executemany(
-                    "INSERT INTO alerts (fingerprint, starts_at, incident_id, received_id,"
-                    " resolved_id, received_at) VALUES (%s, %s, %s, %s, %s, %s)",
-                    [(*astuple(row), received) for row in new],
+                board = self._board.fold((row[0], Event(*row[1:])) for row in await cur.fetchall())
+                keys = intake.keys_of(alerts)
+                await cur.execute(
+                    "SELECT fingerprint, starts_at, incident_id, received_id, resolved_id"
+                    " FROM alerts WHERE (fingerprint, starts_at) IN"
+                    " (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                    ([k[0] for k in keys], [k[1] for k in keys]),
                 )
-                await cur.executemany(
-                    "UPDATE alerts SET resolved_id = %s WHERE fingerprint = %s AND starts_at = %s"
-                    " AND resolved_id IS NULL",
-                    ended,
-                )
-                head += len(events)
-                await cur.execute("UPDATE counter SET seq = %s WHERE id = 1", (head,))
-                await cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(head)))
+                known = {
+                    f"{fp}@{start}": intake.Known(incident, received_id, resolved_id is not None)
+                    for fp, start, incident, received_id, resolved_id in await cur.fetchall()
+                }
+                decision = intake.decide(alerts, known, board, self.policy.alerts)
+                if decision.steps:
+                    await cur.execute(f"SELECT max(hlc) FROM events WHERE {VALID_STAMPS}")
+                    newest: str | None = _first(await cur.fetchone())
+                    maker = Maker(
+                        policy=self.policy,
+                        now=now,
+                        device_id=self.device_id,
+                        actor=actor,
+                        newest=newest,
+                    )
+                    events = intake.plan_events(decision, maker)
+                    numbered = list(enumerate(events, start=head + 1))
+                    copy_sql = (
+                        f"COPY events (seq, {EVENT_COLUMNS}, token_id, received_at) FROM STDIN"
+                    )
+                    async with cur.copy(copy_sql) as copy:
+                        for n, event in enumerate(events, start=1):
+                            row = (head + n, *event[:6], Jsonb(event.payload), "server", received)
+                            await copy.write_row(row)
+                    new, ended = intake.table_changes(decision, events)
+                    await cur.executemany(
+                        "INSERT INTO alerts (fingerprint, starts_at, incident_id, received_id,"
+                        " resolved_id, received_at) VALUES (%s, %s, %s, %s, %s, %s)",
+                        [(*row.columns(), received) for row in new],
+                    )
+                    await cur.executemany(
+                        "UPDATE alerts SET resolved_id = %s"
+                        " WHERE fingerprint = %s AND starts_at = %s AND resolved_id IS NULL",
+                        ended,
+                    )
+                    head += len(events)
+                    await cur.execute("UPDATE counter SET seq = %s WHERE id = 1", (head,))
+                    await cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(head)))
+            # Committed: the board learns them here instead of reading them back next time.
+            self._board.fold(numbered)
         self.notifier.advance(head)
         return decision.accepted()
 

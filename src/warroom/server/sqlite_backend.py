@@ -16,7 +16,6 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import astuple
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,8 +64,8 @@ MIGRATIONS = [
     SCHEMA,
     # 2: the server folds incidents (its own writes: alerts, delivery results)
     "CREATE INDEX IF NOT EXISTS events_by_incident ON events (incident_id, seq);",
-    # 3: alert intake: alert-only tokens, the firings written (warroom.alerts.intake), and
-    # the events the alert board folds
+    # 3: alert intake: alert-only tokens, the firings written (warroom.alerts.intake), the
+    # events the alert board folds, and the newest stamp (each server write reads it)
     f"""
     ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'client';
     CREATE TABLE IF NOT EXISTS alerts (
@@ -79,6 +78,7 @@ MIGRATIONS = [
         PRIMARY KEY (fingerprint, starts_at)
     );
     CREATE INDEX IF NOT EXISTS events_board ON events (seq) WHERE {BOARD_SQL};
+    CREATE INDEX IF NOT EXISTS events_by_hlc ON events (hlc);
     """,
 ]
 """Applied in order; `PRAGMA user_version` says how many (append-only)."""
@@ -122,6 +122,7 @@ class SqliteBackend(Backend):
         self._read_lock = threading.Lock()
         self._states = States()
         self._board = Board()
+        self._board_lock = threading.Lock()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -278,42 +279,49 @@ class SqliteBackend(Backend):
         from warroom.alerts import intake
 
         received = datetime.now(UTC).isoformat()
-        with self._transaction() as conn:
-            rows = conn.execute(
-                f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE seq > ? AND {BOARD_SQL}"
-                " ORDER BY seq",
-                (self._board.last_seq,),
-            )
-            board = self._board.fold((row[0], _event(row[1:])) for row in rows)
-            known = self._known(conn, intake.keys_of(alerts))
-            decision = intake.decide(alerts, known, board, self.policy.alerts)
-            head = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
-            if not decision.steps:
-                return decision.accepted(), head
-            newest = conn.execute(f"SELECT max(hlc) FROM events WHERE {VALID_STAMPS}").fetchone()
-            maker = Maker(
-                policy=self.policy, now=now, device_id=self.device_id, actor=actor, newest=newest[0]
-            )
-            events = intake.plan_events(decision, maker)
-            conn.executemany(
-                f"INSERT INTO events (seq, {EVENT_COLUMNS}, token_id, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (head + n, *e[:6], _dumps(e.payload), "server", received)
-                    for n, e in enumerate(events, start=1)
-                ],
-            )
-            new, ended = intake.table_changes(decision, events)
-            conn.executemany(
-                "INSERT INTO alerts (fingerprint, starts_at, incident_id, received_id,"
-                " resolved_id, received_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [(*astuple(row), received) for row in new],
-            )
-            conn.executemany(
-                "UPDATE alerts SET resolved_id = ? WHERE fingerprint = ? AND starts_at = ?"
-                " AND resolved_id IS NULL",
-                ended,
-            )
+        with self._board_lock:  # the board is read and advanced by one intake at a time
+            with self._transaction() as conn:
+                rows = conn.execute(
+                    f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE seq > ? AND {BOARD_SQL}"
+                    " ORDER BY seq",
+                    (self._board.last_seq,),
+                )
+                board = self._board.fold((row[0], _event(row[1:])) for row in rows)
+                known = self._known(conn, intake.keys_of(alerts))
+                decision = intake.decide(alerts, known, board, self.policy.alerts)
+                head = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+                if not decision.steps:
+                    return decision.accepted(), head
+                newest = conn.execute(
+                    f"SELECT max(hlc) FROM events WHERE {VALID_STAMPS}"
+                ).fetchone()
+                maker = Maker(
+                    policy=self.policy,
+                    now=now,
+                    device_id=self.device_id,
+                    actor=actor,
+                    newest=newest[0],
+                )
+                events = intake.plan_events(decision, maker)
+                numbered = list(enumerate(events, start=head + 1))
+                conn.executemany(
+                    f"INSERT INTO events (seq, {EVENT_COLUMNS}, token_id, received_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(seq, *e[:6], _dumps(e.payload), "server", received) for seq, e in numbered],
+                )
+                new, ended = intake.table_changes(decision, events)
+                conn.executemany(
+                    "INSERT INTO alerts (fingerprint, starts_at, incident_id, received_id,"
+                    " resolved_id, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(*row.columns(), received) for row in new],
+                )
+                conn.executemany(
+                    "UPDATE alerts SET resolved_id = ? WHERE fingerprint = ? AND starts_at = ?"
+                    " AND resolved_id IS NULL",
+                    ended,
+                )
+            # Committed: the board learns them here instead of reading them back next time.
+            self._board.fold(numbered)
         return decision.accepted(), head + len(events)
 
     @staticmethod

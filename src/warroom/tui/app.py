@@ -45,6 +45,7 @@ from warroom.tui.messages import (
     FlowReady,
     IncidentsListed,
     Jumped,
+    Pulled,
     ReadFailed,
     Refreshed,
     SyncStarted,
@@ -207,6 +208,7 @@ class WarroomApp(App[None]):
         except (StoreError, ValueError) as exc:
             self.post_message(SyncUnavailable(str(exc)))
             return
+        syncer.on_pulled = lambda count: self.post_message(Pulled(count))
         syncer.start()
         self.post_message(SyncStarted(syncer))
 
@@ -215,6 +217,10 @@ class WarroomApp(App[None]):
             self.syncer = message.syncer
         else:
             message.syncer.stop()
+
+    def on_pulled(self, message: Pulled) -> None:
+        """Teammates' events and alerts show as soon as sync stores them."""
+        self.poll()
 
     def on_sync_unavailable(self, message: SyncUnavailable) -> None:
         self.sync_label = "off"

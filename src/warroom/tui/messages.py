@@ -85,6 +85,14 @@ class SyncStarted(Message):
         self.syncer = syncer
 
 
+class Pulled(Message):
+    """Sync stored events from the server (posted from the sync thread)."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+
+
 class SyncUnavailable(Message):
     def __init__(self, reason: str) -> None:
         super().__init__()
