@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import kube_bench, store_bench, sync_bench, template_bench, tui_bench
+from bench import alerts_bench, kube_bench, store_bench, sync_bench, template_bench, tui_bench
 
 SUITES = {
     "store": store_bench.run,
@@ -13,6 +13,7 @@ SUITES = {
     "sync": sync_bench.run,
     "kube": kube_bench.run,
     "templates": template_bench.run,
+    "alerts": alerts_bench.run,
 }
 
 
