@@ -159,3 +159,12 @@ def test_a_resolved_alert_without_a_real_end_ends_when_it_was_heard(end):
     data["alerts"][0]["endsAt"] = end
     body = AlertmanagerWebhook.model_validate(data)
     assert from_alertmanager(body, AlertRules(), NOW)[0].ends_at == NOW
+
+
+@pytest.mark.parametrize("where", ["labels", "annotations", "commonLabels", "commonAnnotations"])
+def test_a_key_with_nul_is_refused_even_where_nothing_is_stored(where):
+    data = fixture("alertmanager.json")
+    target = data if where.startswith("common") else data["alerts"][0]
+    target[where] = {"ok": "v", "k\x00": "v"}
+    with pytest.raises(ValidationError, match="contains U\\+0000"):
+        AlertmanagerWebhook.model_validate(data)

@@ -63,7 +63,13 @@ Text = Annotated[str, Field(max_length=MAX_TEXT, pattern=NO_NUL)]
 Short = Annotated[str, Field(max_length=500, pattern=NO_NUL)]
 Url = Annotated[str, Field(max_length=MAX_URL, pattern=NO_NUL)]
 GroupKey = Annotated[str, Field(max_length=MAX_GROUP_KEY, pattern=NO_NUL)]
-Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+def _key(name: str) -> str:
+    if "\x00" in name:
+        raise ValueError("contains U+0000, which cannot be stored")
+    return name
+
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(_key)]
 LabelValue = Annotated[str, Field(max_length=MAX_LABEL_VALUE, pattern=NO_NUL)]
 AnnotationValue = Annotated[str, Field(max_length=MAX_ANNOTATION_VALUE, pattern=NO_NUL)]
 Labels = Annotated[dict[Name, LabelValue], Field(max_length=MAX_LABELS, json_schema_extra=NAMES)]
