@@ -63,6 +63,8 @@ Text = Annotated[str, Field(max_length=MAX_TEXT, pattern=NO_NUL)]
 Short = Annotated[str, Field(max_length=500, pattern=NO_NUL)]
 Url = Annotated[str, Field(max_length=MAX_URL, pattern=NO_NUL)]
 GroupKey = Annotated[str, Field(max_length=MAX_GROUP_KEY, pattern=NO_NUL)]
+
+
 def _key(name: str) -> str:
     if "\x00" in name:
         raise ValueError("contains U+0000, which cannot be stored")
