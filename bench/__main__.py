@@ -5,7 +5,15 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import kube_bench, status_bench, store_bench, sync_bench, template_bench, tui_bench
+from bench import (
+    alerts_bench,
+    kube_bench,
+    status_bench,
+    store_bench,
+    sync_bench,
+    template_bench,
+    tui_bench,
+)
 
 SUITES = {
     "store": store_bench.run,
@@ -14,6 +22,7 @@ SUITES = {
     "kube": kube_bench.run,
     "templates": template_bench.run,
     "status": status_bench.run,
+    "alerts": alerts_bench.run,
 }
 
 

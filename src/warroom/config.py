@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from warroom.core.policy import DEFAULT_POLICY, EscalationStep, Policy, RoleDef
+from warroom.core.policy import DEFAULT_POLICY, AlertRules, EscalationStep, Policy, RoleDef
 from warroom.core.public import Component, PageSettings
 
 APP = "warroom"
@@ -46,6 +46,7 @@ FIELDS = (
     "amber_before",
     "keys",
     "status_page",
+    "alerts",
 )
 PLAIN = frozenset({"user", "db", "server", "token"})
 """Settings whose variable is taken as it is: any string is valid."""
@@ -176,6 +177,8 @@ def settings_from(data: Mapping[str, Any], token: str | None = None) -> Settings
         )
     if data.get("amber_before") is not None:
         update["amber_before"] = timedelta(microseconds=data["amber_before"])
+    if data.get("alerts"):
+        update["alerts"] = _alert_rules(data["alerts"])
     return Settings(
         user=data.get("user"),
         db=Path(data["db"]) if data.get("db") is not None else None,
@@ -186,6 +189,14 @@ def settings_from(data: Mapping[str, Any], token: str | None = None) -> Settings
         policy=replace(DEFAULT_POLICY, **update),
         status_page=_status_page(data.get("status_page")),
     )
+
+
+def _alert_rules(data: Mapping[str, Any]) -> AlertRules:
+    """`[alerts]` over the defaults; `severities` (label -> level) replaces the map."""
+    fields = dict(data)
+    if "severities" in fields:
+        fields["severities"] = tuple(fields["severities"].items())
+    return replace(AlertRules(), **fields)
 
 
 def _status_page(data: Mapping[str, Any] | None) -> PageSettings:

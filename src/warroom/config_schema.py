@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from warroom.config import ENV_PREFIX, ConfigError, settings_from
+from warroom.core.policy import DEFAULT_POLICY
 from warroom.core.timeparse import parse_duration
 from warroom.keymap import check_keymap
 
@@ -81,6 +82,29 @@ class StatusPageOverride(_Strict):
     """Component as incidents name it = its public name, in the order shown."""
 
 
+class AlertsOverride(_Strict):
+    """`[alerts]`: how alerts meet incidents (see `warroom.core.policy.AlertRules`)."""
+
+    service_label: str | None = Field(None, min_length=1, max_length=200)
+    severity_label: str | None = Field(None, min_length=1, max_length=200)
+    severities: dict[str, str] | None = None
+    """Label value -> level, e.g. `{ critical = "SEV2", warning = "SEV3" }` (replaces the map)."""
+    default_severity: str | None = None
+    attach: bool | None = None
+
+    @field_validator("severities")
+    @classmethod
+    def _levels(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        return {label: DEFAULT_POLICY.severity(level).name for label, level in value.items()}
+
+    @field_validator("default_severity")
+    @classmethod
+    def _level(cls, value: str | None) -> str | None:
+        return None if value is None else DEFAULT_POLICY.severity(value).name
+
+
 class SettingsSchema(BaseSettings):
     """What the file and the environment may hold; unknown keys are refused by name."""
 
@@ -99,6 +123,7 @@ class SettingsSchema(BaseSettings):
     amber_before: timedelta | None = None
     keys: dict[str, str] = Field(default_factory=dict)
     status_page: StatusPageOverride | None = None
+    alerts: AlertsOverride | None = None
 
     @classmethod
     def settings_customise_sources(

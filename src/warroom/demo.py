@@ -7,6 +7,13 @@ EU-West-3 order fails with `KeyError: 'eu-west-3'` and the pods crash-loop. The 
 found that and decided to roll back to 2.4.1 (revision 1); the newcomer does the rollback in
 the pods pane (`U`), watches the pods recover, moves the status on and posts the updates.
 
+Monitoring keeps talking meanwhile (`demo_monitor.py`, a simulated Alertmanager watching the
+simulated cluster): a few seconds in, EU-West-3 payments start failing too (the orders never
+reach payment) and that alert waits in the inbox (`!`) for the newcomer to attach it here or
+declare it; then checkout's latency alert fires and attaches itself (checkout is this
+incident's component). Once the rollback has checkout healthy, every alert resolves, which the
+resolution checklist shows beside "No error alerts firing".
+
 The history is written through the command layer (`warroom.core.commands.plan`), stamped
 back in time, so it holds exactly what the console would have written.
 """
@@ -50,16 +57,7 @@ def _script(now: datetime) -> list[tuple[int, str, Command]]:
         return now - timedelta(minutes=minutes)
 
     return [
-        (
-            32,
-            "alertmanager",
-            ReceiveAlert(
-                name="CheckoutHighErrorRate",
-                source="Prometheus Alertmanager",
-                summary="5xx ratio 12.4% > 5% for 2m on checkout (namespace shop)",
-                fired_at=ago(32),
-            ),
-        ),
+        (32, "alertmanager", error_rate_alert(ago(32))),
         (
             30,
             "alice",
@@ -152,6 +150,40 @@ def _script(now: datetime) -> list[tuple[int, str, Command]]:
             ),
         ),
     ]
+
+
+ALERTMANAGER = "http://alertmanager.shop.internal:9093"
+PROMETHEUS = "http://prometheus.shop.internal:9090"
+ERROR_RATE_FINGERPRINT = "c4e2f1a09b7d3e58"
+
+
+def error_rate_alert(fired_at: datetime) -> ReceiveAlert:
+    """The alert that started it all, as Alertmanager sent it (`demo_monitor` resolves it
+    once checkout recovers, under the same fingerprint and start)."""
+    summary = "5xx ratio 12.4% > 5% for 2m on checkout (namespace shop)"
+    return ReceiveAlert(
+        name="CheckoutHighErrorRate",
+        source=f"Alertmanager {ALERTMANAGER}",
+        summary=summary,
+        fired_at=fired_at,
+        fingerprint=ERROR_RATE_FINGERPRINT,
+        received_at=fired_at,
+        receiver="warroom",
+        group_key='{}:{alertname="CheckoutHighErrorRate"}',
+        severity="critical",
+        service="checkout",
+        labels={
+            "alertname": "CheckoutHighErrorRate",
+            "service": "checkout",
+            "namespace": "shop",
+            "severity": "critical",
+        },
+        annotations={
+            "summary": summary,
+            "runbook_url": "https://runbooks.shop.internal/checkout/5xx",
+        },
+        url=f"{PROMETHEUS}/graph?g0.expr=checkout%3Aerror_ratio%3Arate2m+%3E+0.05",
+    )
 
 
 def build(now: datetime, incident_id: str, ids: Iterator[str], device: str = "demo") -> list[Event]:

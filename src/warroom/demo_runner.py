@@ -1,8 +1,10 @@
 """`make demo`: the console on a live demo, everything on this machine.
 
 Starts, in the background: the shared sync server (SQLite), a simulated teammate on a second
-database who syncs notes and takes a role now and then, and the Kubernetes API simulator with
-a crash-looping deployment. Then opens the console as "you" and stops them all on exit.
+database who syncs notes and takes a role now and then, the Kubernetes API simulator with a
+crash-looping deployment, and monitoring (`demo_monitor.py`) that posts Alertmanager
+notifications with an alert-only token. Then opens the console as "you" and stops them all
+on exit.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +76,8 @@ def run() -> None:
     for name in ("server.db", "teammate.db"):
         for suffix in ("", "-wal", "-shm"):
             (DEMO / f"{name}{suffix}").unlink(missing_ok=True)
-    incident = seed(DEMO / "demo.db")
+    seeded = datetime.now(UTC)
+    incident = seed(DEMO / "demo.db", seeded)
     port, kube_port = free_port(), free_port()
     server = f"http://127.0.0.1:{port}"
     kubeconfig = DEMO / "kubeconfig"
@@ -81,6 +85,9 @@ def run() -> None:
     _public_page(server)
     mine = warroom("token", "create", "you", "--db", str(DEMO / "server.db")).stdout.split()[-1]
     theirs = warroom("token", "create", "erin", "--db", str(DEMO / "server.db"))
+    alerting = warroom(
+        "token", "create", "alertmanager", "--alerts", "--db", str(DEMO / "server.db")
+    ).stdout.split()[-1]
     with ExitStack() as stack:
         background(
             stack,
@@ -110,6 +117,24 @@ def run() -> None:
         )
         wait_until(lambda: _up(f"{server}/v1/health"), "the sync server")
         wait_until(kubeconfig.exists, "the Kubernetes simulator")
+        # The server holds the incident before monitoring speaks, so that an alert for its
+        # component attaches itself (and the teammate sees it at once).
+        sync_env = {**os.environ, "WARROOM_SERVER": server, "WARROOM_TOKEN": mine}
+        warroom("sync", "--once", "--db", str(DEMO / "demo.db"), env=sync_env)
+        background(
+            stack,
+            "monitor",
+            "-m",
+            "warroom.demo_monitor",
+            "--server",
+            server,
+            "--token",
+            alerting,
+            "--kubeconfig",
+            str(kubeconfig),
+            "--seeded",
+            seeded.isoformat(),
+        )
         background(
             stack,
             "teammate",

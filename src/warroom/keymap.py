@@ -50,6 +50,7 @@ KEY_TABLE: tuple[KeySpec, ...] = (
     KeySpec("pin", "p", "pin", "Pin"),
     KeySpec("milestone", "m", "milestone", "Milestone", show=False),
     KeySpec("checklist", "c", "checklist", "Checklist"),
+    KeySpec("alerts", "exclamation_mark", "alerts", "Alerts"),
     KeySpec("action_item", "A", "action_item", "Action item", show=False),
     KeySpec("snooze", "z", "snooze", "Snooze", show=False),
     KeySpec("filter", "f", "filter", "Filter", show=False),

@@ -56,6 +56,10 @@ class Store:
     def token(self, name: str) -> str:
         return self.run(lambda backend: backend.create_token(name))[1]
 
+    def alert_token(self, name: str) -> str:
+        """A token that posts alerts and nothing else (`token create --alerts`)."""
+        return self.run(lambda backend: backend.create_token(name, "alerts"))[1]
+
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """`warroom ARGS --db/--database-url THIS` in a subprocess, as an admin would run it."""
         return subprocess.run(

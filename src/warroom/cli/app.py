@@ -39,6 +39,8 @@ COMMANDS: dict[str, str] = {
     "token": "sync_cmds:token",
     "sync": "sync_cmds:sync",
     "sim": "kube_cmds:sim",
+    "alerts": "alerts_cmds:alerts",
+    "attach": "alerts_cmds:attach",
 }
 """Subcommand name -> `module:attribute` under warroom.cli, imported on first use."""
 

@@ -32,6 +32,7 @@ from warroom.core.commands import (
 from warroom.core.events import Event
 from warroom.core.policy import MILESTONES, POSTMORTEM_FIELDS, parse_status
 from warroom.core.state import transition_warning
+from warroom.core.text import one_line
 from warroom.core.timeparse import parse_date, parse_duration, parse_when
 
 T = TypeVar("T")
@@ -49,32 +50,62 @@ def _parsed(parse: Callable[..., T], *args: Any) -> T:
 
 
 @click.command()
-@click.argument("title")
-@click.option("--severity", "-s", required=True, help="SEV1..SEV4 (P0..P3 accepted).")
+@click.argument("title", required=False)
+@click.option("--severity", "-s", help="SEV1..SEV4 (P0..P3 accepted).")
 @click.option("--impact", default="", help="What is broken, for whom.")
 @click.option("--component", "components", multiple=True, help="Affected component (repeatable).")
 @click.option("--ic", "ic", metavar="PERSON", help="Incident Commander (default: you).")
 @click.option("--no-ic", is_flag=True, help="Do not assign an Incident Commander yet.")
+@click.option(
+    "--from-alert",
+    "from_alert",
+    metavar="FINGERPRINT",
+    help="Declare from an inbox alert (its fingerprint or a unique prefix): title, severity"
+    " and component come from it unless given, its start is impact_started and when warroom"
+    " first heard of it is detected; the alert is attached.",
+)
 @pass_ctx
 def declare(
     ctx: Ctx,
-    title: str,
-    severity: str,
+    title: str | None,
+    severity: str | None,
     impact: str,
     components: tuple[str, ...],
     ic: str | None,
     no_ic: bool,
+    from_alert: str | None,
 ) -> None:
-    """Declare a new incident; prints its id."""
+    """Declare a new incident (TITLE and --severity, or --from-alert); prints its id."""
     if ic and no_ic:
         raise click.UsageError("give --ic or --no-ic, not both")
+    commander = None if no_ic else (ic or ctx.actor)
+    if from_alert:
+        from warroom.cli.alerts_cmds import declared_from_alert
+
+        alert, events = declared_from_alert(
+            ctx,
+            from_alert,
+            commander=commander,
+            title=title,
+            severity=severity,
+            impact=impact,
+            components=components or None,
+        )
+        level = events[0].payload["severity"]
+        click.echo(f"declared from {one_line(alert.name)} ({level}):", err=True)
+        click.echo(events[0].incident_id)
+        return
+    if not title:
+        raise click.UsageError("give a TITLE (or --from-alert FINGERPRINT)")
+    if not severity:
+        raise click.UsageError("give --severity SEV1..SEV4 (or --from-alert FINGERPRINT)")
     command = build(
         Declare,
         title=title,
         severity=severity,
         impact=impact,
         components=components,
-        commander=None if no_ic else (ic or ctx.actor),
+        commander=commander,
     )
     events = ctx.run(None, command)
     click.echo(events[0].incident_id)
@@ -105,6 +136,11 @@ def status(ctx: Ctx, status: str, reason: str, incident_ref: str | None) -> None
     (event,) = ctx.run(incident, build(ChangeStatus, status=new, reason=reason))
     if warning:
         click.echo(f"warning: {warning} (recorded anyway)", err=True)
+    firing = ctx.log.alerts().firing(incident) if new.value == "resolved" else []
+    if firing:
+        names = ", ".join(one_line(a.name, 40) for a in firing[:5])
+        more = f" and {len(firing) - 5} more" if len(firing) > 5 else ""
+        click.echo(f"warning: {len(firing)} alert(s) still firing: {names}{more}", err=True)
     _done(event, f"status is {new.value}")
 
 

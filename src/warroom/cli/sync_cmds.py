@@ -185,27 +185,45 @@ def token() -> None:
 
 @token.command()
 @click.argument("name")
+@click.option(
+    "--alerts",
+    "for_alerts",
+    is_flag=True,
+    help="A token for monitoring: it posts alerts (Alertmanager, Grafana) and nothing else.",
+)
 @database_options
-def create(name: str, db: Path | None, database_url: str | None) -> None:
-    """Create a token for NAME (a person or a laptop); prints it once, on the last line."""
-    made, secret = _with_backend(db, database_url, lambda backend: backend.create_token(name))
-    click.echo(f"token {made.id} for {name!r}; it is shown only now, keep it secret:")
+def create(name: str, for_alerts: bool, db: Path | None, database_url: str | None) -> None:
+    """Create a token for NAME (a person or a laptop); prints it once, on the last line.
+
+    With --alerts, a token for Alertmanager or Grafana: it can post alerts to
+    /v1/alerts/alertmanager or /v1/alerts/grafana and nothing else (it cannot read or write
+    incidents), and a client's token cannot post alerts.
+    """
+    from warroom.server.auth import ALERTS, CLIENT
+
+    scope = ALERTS if for_alerts else CLIENT
+    made, secret = _with_backend(
+        db, database_url, lambda backend: backend.create_token(name, scope)
+    )
+    what = "alert token" if for_alerts else "token"
+    click.echo(f"{what} {made.id} for {name!r}; it is shown only now, keep it secret:")
     click.echo(secret)
 
 
 @token.command("list")
 @database_options
 def list_(db: Path | None, database_url: str | None) -> None:
-    """List the tokens: id, name, the device each serves, created, revoked."""
+    """List the tokens: id, name, scope (client or alerts), the device each serves, created,
+    revoked."""
     tokens = _with_backend(db, database_url, lambda backend: backend.tokens())
     if not tokens:
         click.echo("no tokens yet: `warroom token create NAME`", err=True)
         return
-    click.echo(f"{'ID':<9} {'NAME':<20} {'DEVICE':<27} {'CREATED':<17} REVOKED")
+    click.echo(f"{'ID':<9} {'NAME':<20} {'SCOPE':<7} {'DEVICE':<27} {'CREATED':<17} REVOKED")
     for t in tokens:
         click.echo(
-            f"{t.id:<9} {t.name[:20]:<20} {t.device_id or '-':<27} {_when(t.created_at):<17}"
-            f" {_when(t.revoked_at) if t.revoked_at else '-'}"
+            f"{t.id:<9} {t.name[:20]:<20} {t.scope:<7} {t.device_id or '-':<27}"
+            f" {_when(t.created_at):<17} {_when(t.revoked_at) if t.revoked_at else '-'}"
         )
 
 

@@ -24,6 +24,9 @@ LABELS: dict[str, str] = {
     "update_posted": "update",
     "action_taken": "action",
     "alert_received": "alert",
+    "alert_resolved": "alert",
+    "alert_attached": "alert",
+    "alert_silenced": "alert",
     "log_pinned": "log",
     "milestone_set": "milestone",
     "checklist_checked": "checklist",
@@ -124,6 +127,21 @@ def _action(p: dict[str, Any]) -> str:
     return f"{text} → {outcome}" if outcome else text
 
 
+def _alert(p: dict[str, Any]) -> str:
+    """ "CheckoutHighErrorRate firing [critical, checkout]: 5xx ratio 12%" (old events: the
+    name, the source in brackets and the summary)."""
+    if not p.get("fingerprint"):
+        return (
+            f"{p['name']}"
+            + (f" ({p['source']})" if p.get("source") else "")
+            + (f": {p['summary']}" if p.get("summary") else "")
+        )
+    state = "resolved" if p.get("ends_at") else "firing"
+    tags = ", ".join(str(t) for t in (p.get("severity"), p.get("service")) if t)
+    text = f"{p['name']} {state}" + (f" [{tags}]" if tags else "")
+    return text + (f": {p['summary']}" if p.get("summary") else "")
+
+
 def _item(p: dict[str, Any]) -> str:
     text = str(p["text"])
     if p.get("owner"):
@@ -154,10 +172,15 @@ _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "note": lambda p: p["text"],
     "update_posted": lambda p: f"{p.get('audience', 'internal')} update posted: {p['body']}",
     "action_taken": _action,
-    "alert_received": lambda p: (
-        f"{p['name']}"
-        + (f" ({p['source']})" if p.get("source") else "")
-        + (f": {p['summary']}" if p.get("summary") else "")
+    "alert_received": _alert,
+    "alert_resolved": lambda p: f"{p['name']} resolved at {_time(p['ends_at'])}",
+    "alert_attached": lambda p: (
+        f"{p['name']} attached" + (f": {p['summary']}" if p.get("summary") else "")
+    ),
+    "alert_silenced": lambda p: (
+        f"{p['name']} silenced: {p.get('reason', '')}"
+        if p.get("silenced", True)
+        else f"{p['name']} unsilenced"
     ),
     "log_pinned": lambda p: (
         f"{p['pod']}" + (f"/{p['container']}" if p.get("container") else "") + f": {p['text']}"

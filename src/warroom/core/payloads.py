@@ -9,10 +9,21 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from warroom.core.alerts import (
+    FINGERPRINT_RE,
+    MAX_ANNOTATION_VALUE,
+    MAX_ANNOTATIONS,
+    MAX_GROUP_KEY,
+    MAX_LABEL_VALUE,
+    MAX_LABELS,
+    MAX_NAME,
+    MAX_URL,
+    MAX_VALUES,
+)
 from warroom.core.events import Event, PayloadError
 from warroom.core.hlc import HLC_RE
 from warroom.core.ids import ULID_RE
@@ -38,6 +49,14 @@ class Payload(BaseModel):
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+
+    lean: ClassVar[bool] = False
+    """Stored without the fields left at their defaults (readers use theirs): for kinds
+    with many optional fields written often (alerts)."""
+
+    def stored(self) -> dict[str, Any]:
+        """The payload as stored: JSON types, lean kinds without their defaults."""
+        return self.model_dump(mode="json", exclude_defaults=self.lean)
 
 
 class Replacing(Payload):
@@ -116,11 +135,69 @@ class ActionTaken(Payload):
     ok: bool | None = None
 
 
+LabelName = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+Fingerprint = Annotated[str, Field(pattern=FINGERPRINT_RE)]
+Url = Annotated[str, Field(max_length=MAX_URL)]
+Value = Annotated[float, Field(ge=-(2**53 - 1), le=2**53 - 1, allow_inf_nan=False)]
+Labels = Annotated[
+    dict[LabelName, Annotated[str, Field(max_length=MAX_LABEL_VALUE)]],
+    Field(max_length=MAX_LABELS),
+]
+Annotations = Annotated[
+    dict[LabelName, Annotated[str, Field(max_length=MAX_ANNOTATION_VALUE)]],
+    Field(max_length=MAX_ANNOTATIONS),
+]
+
+
 class AlertReceived(Payload):
+    """One firing of an alert, as monitoring described it (see `warroom.core.alerts`).
+
+    `fired_at` is its start (`startsAt`); with `fingerprint` it names the firing. Events of
+    older clients carry only name, source, summary and fired_at."""
+
+    lean: ClassVar[bool] = True
+
     name: Name
     source: Short = ""
     summary: Text = ""
     fired_at: When | None = None
+    fingerprint: Annotated[str, Field(pattern=r"^(?:[0-9A-Za-z._:-]{1,128})?$")] = ""
+    ends_at: When | None = None
+    """Set when it was already resolved when warroom first heard of it."""
+    received_at: When | None = None
+    receiver: Short = ""
+    group_key: Annotated[str, Field(max_length=MAX_GROUP_KEY)] = ""
+    severity: Short = ""
+    service: Short = ""
+    labels: Labels = {}
+    annotations: Annotations = {}
+    url: Url = ""
+    dashboard_url: Url = ""
+    panel_url: Url = ""
+    silence_url: Url = ""
+    image_url: Url = ""
+    values: Annotated[dict[LabelName, Value], Field(max_length=MAX_VALUES)] = {}
+
+
+class AlertRef(Payload):
+    """Names one firing: its fingerprint and start, and what it is called (for the timeline)."""
+
+    fingerprint: Fingerprint
+    starts_at: When
+    name: Name
+
+
+class AlertResolved(AlertRef):
+    ends_at: When
+
+
+class AlertAttached(AlertRef):
+    summary: Text = ""
+
+
+class AlertSilenced(AlertRef):
+    reason: Annotated[str, Field(max_length=2_000)] = ""
+    silenced: bool = True
 
 
 class LogPinned(Payload):
@@ -182,6 +259,9 @@ KINDS: dict[str, type[Payload]] = {
     "update_posted": UpdatePosted,
     "action_taken": ActionTaken,
     "alert_received": AlertReceived,
+    "alert_resolved": AlertResolved,
+    "alert_attached": AlertAttached,
+    "alert_silenced": AlertSilenced,
     "log_pinned": LogPinned,
     "milestone_set": MilestoneSet,
     "checklist_checked": ChecklistChecked,
@@ -246,14 +326,14 @@ def normalise(
 ) -> dict[str, Any]:
     """The payload as stored: validated for known kinds, canonical JSON types."""
     if isinstance(payload, Payload):
-        return payload.model_dump(mode="json")
+        return payload.stored()
     parsed = parse_payload(kind, payload, strict=strict)
     if parsed is None:
         if not isinstance(payload, dict):
             raise TypeError("payload must be a JSON object")
         copied: dict[str, Any] = json.loads(json.dumps(payload))
         return copied
-    return parsed.model_dump(mode="json")
+    return parsed.stored()
 
 
 def warm_up() -> None:

@@ -107,6 +107,31 @@ class Targets:
 
 
 @dataclass(frozen=True)
+class AlertRules:
+    """How alerts from monitoring meet incidents (config `[alerts]`).
+
+    `service_label` names the service an alert is about: at intake, an alert whose service is
+    a component of an open incident is attached to it (`attach`), and declaring an incident
+    from an alert makes that service its component. `severities` maps the `severity_label`
+    value to a suggested level (the Incident Commander confirms it); any other value
+    suggests `default_severity`.
+    """
+
+    service_label: str = "service"
+    severity_label: str = "severity"
+    severities: tuple[tuple[str, str], ...] = (("critical", "SEV2"), ("warning", "SEV3"))
+    default_severity: str = "SEV3"
+    attach: bool = True
+
+    def severity_for(self, value: str) -> str:
+        wanted = value.strip().casefold()
+        for label, level in self.severities:
+            if label.casefold() == wanted:
+                return level
+        return self.default_severity
+
+
+@dataclass(frozen=True)
 class Policy:
     severities: tuple[SeverityLevel, ...]
     escalation: tuple[EscalationStep, ...]
@@ -117,6 +142,7 @@ class Policy:
     amber_before: timedelta = timedelta(minutes=5)
     """The cadence countdown turns amber this long before an update is due."""
     ic_missing_warning: timedelta = timedelta(minutes=5)
+    alerts: AlertRules = AlertRules()
 
     def severity(self, name: str) -> SeverityLevel:
         """The level for a name or alias (`SEV1`, `sev1`, `P0`, `1`); ValueError otherwise."""

@@ -1,9 +1,13 @@
-"""The shared API: push a batch of events, pull what others pushed (long-poll), and a health check.
+"""The shared API: push a batch of events, pull what others pushed (long-poll), alert
+notifications from monitoring (`/v1/alerts/alertmanager`, `/v1/alerts/grafana`), and a health
+check.
 
 Every error answers `{"detail": "<one line>"}`: 400 malformed JSON, 401 no or bad token, 403 a
-device the token does not serve, 413 a body or batch too large, 422 an invalid request (nothing
-of it is written), 503 the database is unavailable (retry). `errors.JsonErrors` wraps the whole
-app so that this holds for answers made outside the routes too (404, 413 by length, 500).
+device the token does not serve or a token of the other scope (clients' tokens cannot post
+alerts, alert tokens cannot push or pull), 413 a body or batch too large, 422 an invalid
+request (nothing of it is written), 503 the database is unavailable (retry; Alertmanager does).
+`errors.JsonErrors` wraps the whole app so that this holds for answers made outside the routes
+too (404, 413 by length, 500).
 """
 
 from __future__ import annotations
@@ -23,10 +27,21 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp
 
 from warroom import __version__
+from warroom.alerts.webhooks import (
+    MAX_ALERTS,
+    AlertmanagerWebhook,
+    AlertsAccepted,
+    GrafanaWebhook,
+    WebhookError,
+    from_alertmanager,
+    from_grafana,
+)
+from warroom.alerts.webhooks import MAX_BODY as MAX_ALERT_BODY
+from warroom.alerts.webhooks import NO_NUL as WEBHOOK_NO_NUL
 from warroom.core.events import Event, PayloadError, parse_payload
 from warroom.core.hlc import wall_ms_now
 from warroom.core.public import PageSettings
-from warroom.server.auth import DeviceRefused, Token
+from warroom.server.auth import ALERTS, CLIENT, DeviceRefused, Token
 from warroom.server.backend import Backend, Unavailable
 from warroom.server.errors import JsonErrors
 from warroom.server.status_page import StatusPage
@@ -34,6 +49,7 @@ from warroom.server.status_page import router as status_router
 from warroom.sync.protocol import (
     API,
     MAX_BATCH,
+    NO_NUL,
     Health,
     Problem,
     PullQuery,
@@ -61,9 +77,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 
+CLIENT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    403: {"model": Problem, "description": "A device the token does not serve, or an alert token"},
+}
+ALERT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    403: {"model": Problem, "description": "A client's token: alerts need an alert token"},
+    413: {"model": Problem, "description": "Body too large, or too many alerts"},
+}
+
 log = logging.getLogger("warroom.server")
 bearer = HTTPBearer(auto_error=False, description="A token from `warroom token create`.")
 router = APIRouter(prefix=API)
+alerts = APIRouter(prefix=f"{API}/alerts", max_body_size=MAX_ALERT_BODY)
 
 
 def backend_of(request: Request) -> Backend:
@@ -82,15 +109,31 @@ async def authenticated(
     return token
 
 
+async def client(token: Annotated[Token, Depends(authenticated)]) -> Token:
+    """A client's token: pushes and pulls events."""
+    if token.scope != CLIENT:
+        raise HTTPException(403, "this token may only post alerts")
+    return token
+
+
+async def monitoring(token: Annotated[Token, Depends(authenticated)]) -> Token:
+    """An alert token (`warroom token create NAME --alerts`): posts alerts, nothing else."""
+    if token.scope != ALERTS:
+        raise HTTPException(
+            403, "this token cannot post alerts: make one with `warroom token create NAME --alerts`"
+        )
+    return token
+
+
 @router.get("/health")
 async def health() -> Health:
     """Liveness, version and server time; needs no token."""
     return Health(server_time=now(), version=__version__)
 
 
-@router.post("/events", responses={**ERRORS, 403: {"model": Problem}})
+@router.post("/events", responses=CLIENT_ERRORS)
 async def push(
-    body: PushRequest, request: Request, token: Annotated[Token, Depends(authenticated)]
+    body: PushRequest, request: Request, token: Annotated[Token, Depends(client)]
 ) -> PushResponse:
     """Store a batch; idempotent by event id. One result per event, in order."""
     events = [from_wire(wire) for wire in body.events]
@@ -106,7 +149,9 @@ async def push(
     return PushResponse(results=results, head=head, server_time=now())
 
 
-@router.get("/events", responses=ERRORS, dependencies=[Depends(authenticated)])
+@router.get(
+    "/events", responses={**ERRORS, 403: {"model": Problem}}, dependencies=[Depends(client)]
+)
 async def pull(request: Request, query: Annotated[PullQuery, Query()]) -> PullResponse:
     """Events after the cursor in sequence order; waits up to `wait` seconds if there are none."""
     backend = backend_of(request)
@@ -121,6 +166,34 @@ async def pull(request: Request, query: Annotated[PullQuery, Query()]) -> PullRe
         head=head,
         server_time=now(),
     )
+
+
+@alerts.post("/alertmanager", responses=ALERT_ERRORS)
+async def alertmanager(
+    body: AlertmanagerWebhook, request: Request, token: Annotated[Token, Depends(monitoring)]
+) -> AlertsAccepted:
+    """Prometheus Alertmanager's webhook (`webhook_config`, version 4). Idempotent: a firing
+    (fingerprint and start) is stored once, its resolution once; re-sends change nothing.
+    Configure `max_alerts: 1000` (or less) and `send_resolved: true`."""
+    return await _intake(request, token, from_alertmanager, body)
+
+
+@alerts.post("/grafana", responses=ALERT_ERRORS)
+async def grafana(
+    body: GrafanaWebhook, request: Request, token: Annotated[Token, Depends(monitoring)]
+) -> AlertsAccepted:
+    """Grafana alerting's webhook contact point (version 1); idempotent like Alertmanager's."""
+    return await _intake(request, token, from_grafana, body)
+
+
+async def _intake(request: Request, token: Token, read: Any, body: Any) -> AlertsAccepted:
+    backend = backend_of(request)
+    received = now()
+    try:
+        commands = read(body, backend.policy.alerts, received)
+    except WebhookError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return await backend.receive_alerts(commands, token.name, received)
 
 
 def _servable(events: list[tuple[int, Event]], skipped: set[int]) -> Iterator[Sequenced]:
@@ -168,13 +241,25 @@ async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
         return _problem(400, f"malformed JSON: {raw[0].get('ctx', {}).get('error', '')}")
     if first["type"] == "too_long" and first["loc"] == ["body", "events"]:
         return _problem(413, f"at most {MAX_BATCH} events per push")
+    if first["type"] == "too_long" and first["loc"] == ["body", "alerts"]:
+        return _problem(
+            413, f"at most {MAX_ALERTS} alerts per notification (set max_alerts to {MAX_ALERTS})"
+        )
     where = ".".join(str(p) for p in first["loc"])
     return _problem(422, f"{where}: {first['msg']}", errors=errors)
 
 
 def _said(error: Any) -> dict[str, str]:
-    """An error's message and type; the message may quote a key, so it is escaped too."""
-    message = error["msg"]
+    """An error's message and type; the message may quote a key, so it is escaped too.
+    Characters no backend stores are named (the spec forbids NUL with a pattern)."""
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in (
+        NO_NUL,
+        WEBHOOK_NO_NUL,
+    ):
+        message = "contains U+0000, which cannot be stored"
+    elif error["type"] == "string_unicode":
+        message = "contains a lone surrogate, which cannot be stored"
     return {
         "msg": message if message.isprintable() else ascii(message)[1:-1],
         "type": error["type"],
@@ -234,6 +319,7 @@ def create_app(
     app.include_router(router)
     app.state.status_page = StatusPage(backend, status_page or PageSettings())
     app.include_router(status_router)
+    app.include_router(alerts)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(Unavailable, _unavailable)
     app.add_exception_handler(405, _not_allowed)

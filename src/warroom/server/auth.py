@@ -4,6 +4,10 @@ A token is 32 random bytes, so a plain SHA-256 of it is enough to store (no salt
 needed: nobody can guess their way to a preimage). The server keeps the hash, the name a
 person gave it, and the device it serves: the first push binds the token to the pushing
 device, and from then on it pushes for that device only.
+
+A token has one scope: a client's (`client`: push and pull events) or monitoring's (`alerts`:
+post alert notifications, nothing else). Each is refused (403) where the other belongs, so
+the token pasted into Alertmanager's config can neither read an incident nor write one.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 PREFIX = "wr_"
+CLIENT = "client"
+ALERTS = "alerts"
+SCOPES = (CLIENT, ALERTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +30,7 @@ class Token:
     device_id: str | None
     created_at: datetime
     revoked_at: datetime | None = None
+    scope: str = CLIENT
 
 
 def new_secret() -> str:

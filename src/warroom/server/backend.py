@@ -30,11 +30,12 @@ from warroom.core.events import Event
 from warroom.core.hlc import Stamp
 from warroom.core.policy import DEFAULT_POLICY, Policy
 from warroom.core.state import IncidentState
-from warroom.server.auth import DeviceRefused, Token
+from warroom.server.auth import CLIENT, DeviceRefused, Token
 from warroom.server.writes import server_device
 
 if TYPE_CHECKING:
-    from warroom.core.commands import Command
+    from warroom.alerts.webhooks import AlertsAccepted
+    from warroom.core.commands import Command, ReceiveAlert
 from warroom.sync.protocol import Outcome, PushResult
 
 MAX_SKEW_MS = 5 * 60_000
@@ -100,6 +101,13 @@ class Backend(ABC):
         a push: the events get sequence numbers and fan out). Raises CommandError."""
 
     @abstractmethod
+    async def receive_alerts(
+        self, alerts: Sequence[ReceiveAlert], actor: str, now: datetime
+    ) -> AlertsAccepted:
+        """Store what a notification says that the server did not know (see
+        `warroom.alerts.intake`), in one write transaction; what it changed."""
+
+    @abstractmethod
     async def state(self, incident_id: str) -> IncidentState:
         """An incident as the server's events make it (cached; folds what is new)."""
 
@@ -129,7 +137,7 @@ class Backend(ABC):
         """Events with a sequence above `after`, in order, and the head."""
 
     @abstractmethod
-    async def create_token(self, name: str) -> tuple[Token, str]:
+    async def create_token(self, name: str, scope: str = CLIENT) -> tuple[Token, str]:
         """A new token and its secret, which is not stored and so is shown only now."""
 
     @abstractmethod

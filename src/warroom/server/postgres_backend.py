@@ -31,12 +31,13 @@ from psycopg.types.json import Jsonb
 from warroom.core.events import Event
 from warroom.core.policy import DEFAULT_POLICY, Policy
 from warroom.core.state import IncidentState
-from warroom.server.auth import Token, TokenError, digest, new_secret, new_token_id
+from warroom.server.auth import CLIENT, Token, TokenError, digest, new_secret, new_token_id
 from warroom.server.backend import Backend, Notifier, Unavailable, check_device, judge
-from warroom.server.writes import VALID_STAMPS, States, make
+from warroom.server.writes import BOARD_SQL, VALID_STAMPS, Board, Maker, States, make
 
 if TYPE_CHECKING:
-    from warroom.core.commands import Command
+    from warroom.alerts.webhooks import AlertsAccepted
+    from warroom.core.commands import Command, ReceiveAlert
 from warroom.sync.protocol import Outcome, PushResult
 
 CHANNEL = "warroom_events"
@@ -76,10 +77,32 @@ MIGRATIONS = [
     SCHEMA,
     # 2: the server folds incidents (its own writes: alerts, delivery results)
     "CREATE INDEX IF NOT EXISTS events_by_incident ON events (incident_id, seq);",
+    # 3: alert intake: alert-only tokens, the firings written (warroom.alerts.intake), the
+    # events the alert board folds, and the newest stamp (each server write reads it)
+    f"""
+    ALTER TABLE tokens ADD COLUMN IF NOT EXISTS scope text NOT NULL DEFAULT 'client';
+    CREATE TABLE IF NOT EXISTS alerts (
+        fingerprint text NOT NULL,
+        starts_at text NOT NULL,
+        incident_id text NOT NULL,
+        received_id text NOT NULL,
+        resolved_id text,
+        received_at timestamptz NOT NULL,
+        PRIMARY KEY (fingerprint, starts_at)
+    );
+    CREATE INDEX IF NOT EXISTS events_board ON events (seq) WHERE {BOARD_SQL};
+    CREATE INDEX IF NOT EXISTS events_by_hlc ON events (hlc);
+    """,
 ]
 """Applied in order under the schema lock; meta's `schema_version` says how many."""
 EVENT_COLUMNS = "id, incident_id, device_id, hlc, actor, kind, payload"
-TOKEN_COLUMNS = "id, name, device_id, created_at, revoked_at"
+TOKEN_COLUMNS = "id, name, device_id, created_at, revoked_at, scope"
+
+
+def _first(row: tuple[Any, ...] | None) -> Any:
+    """The first column of a row a query always returns."""
+    assert row is not None
+    return row[0]
 
 
 def _token(row: tuple) -> Token:
@@ -117,6 +140,7 @@ class PostgresBackend(Backend):
         self.url = url
         self.policy = policy
         self._states = States()
+        self._board = Board()
         self._writer = _Link(url, autocommit=False)
         self._reader = _Link(url, autocommit=True)
         self._listener: asyncio.Task[None] | None = None
@@ -260,6 +284,76 @@ class PostgresBackend(Backend):
         self.notifier.advance(head)
         return events
 
+    async def receive_alerts(
+        self, alerts: Sequence[ReceiveAlert], actor: str, now: datetime
+    ) -> AlertsAccepted:
+        """Under the counter's row lock, like every write: an instance that takes it after
+        another stored a firing sees that firing's row, and writes nothing for it."""
+        from warroom.alerts import intake
+
+        received = datetime.now(UTC)
+        numbered: list[tuple[int, Event]] = []
+        async with self._writer.use() as conn:  # one intake at a time reads the board
+            async with conn.transaction():
+                cur = conn.cursor()
+                await cur.execute("SELECT seq FROM counter WHERE id = 1 FOR UPDATE")
+                head: int = _first(await cur.fetchone())
+                await cur.execute(
+                    f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE seq > %s AND {BOARD_SQL}"
+                    " ORDER BY seq",
+                    (self._board.last_seq,),
+                )
+                board = self._board.fold((row[0], Event(*row[1:])) for row in await cur.fetchall())
+                keys = intake.keys_of(alerts)
+                await cur.execute(
+                    "SELECT fingerprint, starts_at, incident_id, received_id, resolved_id"
+                    " FROM alerts WHERE (fingerprint, starts_at) IN"
+                    " (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                    ([k[0] for k in keys], [k[1] for k in keys]),
+                )
+                known = {
+                    f"{fp}@{start}": intake.Known(incident, received_id, resolved_id is not None)
+                    for fp, start, incident, received_id, resolved_id in await cur.fetchall()
+                }
+                decision = intake.decide(alerts, known, board, self.policy.alerts)
+                if decision.steps:
+                    await cur.execute(f"SELECT max(hlc) FROM events WHERE {VALID_STAMPS}")
+                    newest: str | None = _first(await cur.fetchone())
+                    maker = Maker(
+                        policy=self.policy,
+                        now=now,
+                        device_id=self.device_id,
+                        actor=actor,
+                        newest=newest,
+                    )
+                    events = intake.plan_events(decision, maker)
+                    numbered = list(enumerate(events, start=head + 1))
+                    copy_sql = (
+                        f"COPY events (seq, {EVENT_COLUMNS}, token_id, received_at) FROM STDIN"
+                    )
+                    async with cur.copy(copy_sql) as copy:
+                        for n, event in enumerate(events, start=1):
+                            row = (head + n, *event[:6], Jsonb(event.payload), "server", received)
+                            await copy.write_row(row)
+                    new, ended = intake.table_changes(decision, events)
+                    await cur.executemany(
+                        "INSERT INTO alerts (fingerprint, starts_at, incident_id, received_id,"
+                        " resolved_id, received_at) VALUES (%s, %s, %s, %s, %s, %s)",
+                        [(*row.columns(), received) for row in new],
+                    )
+                    await cur.executemany(
+                        "UPDATE alerts SET resolved_id = %s"
+                        " WHERE fingerprint = %s AND starts_at = %s AND resolved_id IS NULL",
+                        ended,
+                    )
+                    head += len(events)
+                    await cur.execute("UPDATE counter SET seq = %s WHERE id = 1", (head,))
+                    await cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(head)))
+            # Committed: the board learns them here instead of reading them back next time.
+            self._board.fold(numbered)
+        self.notifier.advance(head)
+        return decision.accepted()
+
     async def _fold(self, conn: psycopg.AsyncConnection[Any], incident_id: str) -> IncidentState:
         cur = await conn.execute(
             f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE incident_id = %s AND seq > %s"
@@ -303,14 +397,15 @@ class PostgresBackend(Backend):
             row = await cur.fetchone()
         return _token(row) if row else None
 
-    async def create_token(self, name: str) -> tuple[Token, str]:
+    async def create_token(self, name: str, scope: str = CLIENT) -> tuple[Token, str]:
         secret = new_secret()
-        token = Token(new_token_id(), name, None, datetime.now(UTC))
+        token = Token(new_token_id(), name, None, datetime.now(UTC), scope=scope)
         try:
             async with self._writer.use() as conn, conn.transaction():
                 await conn.execute(
-                    "INSERT INTO tokens (id, name, hash, created_at) VALUES (%s, %s, %s, %s)",
-                    (token.id, name, digest(secret), token.created_at),
+                    "INSERT INTO tokens (id, name, hash, created_at, scope)"
+                    " VALUES (%s, %s, %s, %s, %s)",
+                    (token.id, name, digest(secret), token.created_at, scope),
                 )
         except psycopg.errors.UniqueViolation:
             raise TokenError(f"a live token is already named {name!r}; revoke it first") from None

@@ -23,14 +23,16 @@ from typing import TYPE_CHECKING, Any
 from warroom.core.events import Event
 from warroom.core.policy import DEFAULT_POLICY, Policy
 from warroom.core.state import IncidentState
-from warroom.server.auth import Token, TokenError, digest, new_secret, new_token_id
+from warroom.server.auth import CLIENT, Token, TokenError, digest, new_secret, new_token_id
 from warroom.server.backend import Backend, Notifier, Unavailable, check_device, judge
-from warroom.server.writes import VALID_STAMPS, States, make
+from warroom.server.writes import BOARD_SQL, VALID_STAMPS, Board, Maker, States, make
 from warroom.store import sqlite
 from warroom.sync.protocol import Outcome, PushResult
 
 if TYPE_CHECKING:
-    from warroom.core.commands import Command
+    from warroom.alerts.intake import Known
+    from warroom.alerts.webhooks import AlertsAccepted
+    from warroom.core.commands import Command, ReceiveAlert
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -62,10 +64,26 @@ MIGRATIONS = [
     SCHEMA,
     # 2: the server folds incidents (its own writes: alerts, delivery results)
     "CREATE INDEX IF NOT EXISTS events_by_incident ON events (incident_id, seq);",
+    # 3: alert intake: alert-only tokens, the firings written (warroom.alerts.intake), the
+    # events the alert board folds, and the newest stamp (each server write reads it)
+    f"""
+    ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'client';
+    CREATE TABLE IF NOT EXISTS alerts (
+        fingerprint TEXT NOT NULL,
+        starts_at TEXT NOT NULL,
+        incident_id TEXT NOT NULL,
+        received_id TEXT NOT NULL,
+        resolved_id TEXT,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (fingerprint, starts_at)
+    );
+    CREATE INDEX IF NOT EXISTS events_board ON events (seq) WHERE {BOARD_SQL};
+    CREATE INDEX IF NOT EXISTS events_by_hlc ON events (hlc);
+    """,
 ]
 """Applied in order; `PRAGMA user_version` says how many (append-only)."""
 EVENT_COLUMNS = "id, incident_id, device_id, hlc, actor, kind, payload"
-TOKEN_COLUMNS = "id, name, device_id, created_at, revoked_at"
+TOKEN_COLUMNS = "id, name, device_id, created_at, revoked_at, scope"
 
 
 def _event(row: tuple) -> Event:
@@ -80,6 +98,7 @@ def _token(row: tuple) -> Token:
         row[2],
         datetime.fromisoformat(created),
         datetime.fromisoformat(revoked) if revoked else None,
+        row[5],
     )
 
 
@@ -102,6 +121,8 @@ class SqliteBackend(Backend):
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._states = States()
+        self._board = Board()
+        self._board_lock = threading.Lock()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -245,6 +266,86 @@ class SqliteBackend(Backend):
         ).fetchall()
         return self._states.fold(incident_id, ((row[0], _event(row[1:])) for row in rows))
 
+    async def receive_alerts(
+        self, alerts: Sequence[ReceiveAlert], actor: str, now: datetime
+    ) -> AlertsAccepted:
+        accepted, head = await asyncio.to_thread(self._receive_alerts, alerts, actor, now)
+        self.notifier.advance(head)
+        return accepted
+
+    def _receive_alerts(
+        self, alerts: Sequence[ReceiveAlert], actor: str, now: datetime
+    ) -> tuple[AlertsAccepted, int]:
+        from warroom.alerts import intake
+
+        received = datetime.now(UTC).isoformat()
+        with self._board_lock:  # the board is read and advanced by one intake at a time
+            with self._transaction() as conn:
+                rows = conn.execute(
+                    f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE seq > ? AND {BOARD_SQL}"
+                    " ORDER BY seq",
+                    (self._board.last_seq,),
+                )
+                board = self._board.fold((row[0], _event(row[1:])) for row in rows)
+                known = self._known(conn, intake.keys_of(alerts))
+                decision = intake.decide(alerts, known, board, self.policy.alerts)
+                head = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+                if not decision.steps:
+                    return decision.accepted(), head
+                newest = conn.execute(
+                    f"SELECT max(hlc) FROM events WHERE {VALID_STAMPS}"
+                ).fetchone()
+                maker = Maker(
+                    policy=self.policy,
+                    now=now,
+                    device_id=self.device_id,
+                    actor=actor,
+                    newest=newest[0],
+                )
+                events = intake.plan_events(decision, maker)
+                numbered = list(enumerate(events, start=head + 1))
+                conn.executemany(
+                    f"INSERT INTO events (seq, {EVENT_COLUMNS}, token_id, received_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(seq, *e[:6], _dumps(e.payload), "server", received) for seq, e in numbered],
+                )
+                new, ended = intake.table_changes(decision, events)
+                conn.executemany(
+                    "INSERT INTO alerts (fingerprint, starts_at, incident_id, received_id,"
+                    " resolved_id, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(*row.columns(), received) for row in new],
+                )
+                conn.executemany(
+                    "UPDATE alerts SET resolved_id = ? WHERE fingerprint = ? AND starts_at = ?"
+                    " AND resolved_id IS NULL",
+                    ended,
+                )
+            # Committed: the board learns them here instead of reading them back next time.
+            self._board.fold(numbered)
+        return decision.accepted(), head + len(events)
+
+    @staticmethod
+    def _known(conn: sqlite3.Connection, keys: list[tuple[str, str]]) -> dict[str, Known]:
+        """The rows of these firings (by alert key), read a fingerprint at a time."""
+        from warroom.alerts.intake import Known
+
+        wanted = set(keys)
+        found: dict[str, Known] = {}
+        prints = sorted({fingerprint for fingerprint, _ in wanted})
+        for at in range(0, len(prints), 500):
+            chunk = prints[at : at + 500]
+            rows = conn.execute(
+                "SELECT fingerprint, starts_at, incident_id, received_id, resolved_id FROM alerts"
+                f" WHERE fingerprint IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for fingerprint, start, incident, received_id, resolved_id in rows:
+                if (fingerprint, start) in wanted:
+                    found[f"{fingerprint}@{start}"] = Known(
+                        incident, received_id, resolved_id is not None
+                    )
+        return found
+
     async def state(self, incident_id: str) -> IncidentState:
         def read() -> IncidentState:
             with self._read_lock:
@@ -287,17 +388,17 @@ class SqliteBackend(Backend):
         )
         return _token(rows[0]) if rows else None
 
-    async def create_token(self, name: str) -> tuple[Token, str]:
-        return await asyncio.to_thread(self._create_token, name)
+    async def create_token(self, name: str, scope: str = CLIENT) -> tuple[Token, str]:
+        return await asyncio.to_thread(self._create_token, name, scope)
 
-    def _create_token(self, name: str) -> tuple[Token, str]:
+    def _create_token(self, name: str, scope: str) -> tuple[Token, str]:
         secret = new_secret()
-        token = Token(new_token_id(), name, None, datetime.now(UTC))
+        token = Token(new_token_id(), name, None, datetime.now(UTC), scope=scope)
         try:
             with self._transaction() as conn:
                 conn.execute(
-                    "INSERT INTO tokens (id, name, hash, created_at) VALUES (?, ?, ?, ?)",
-                    (token.id, name, digest(secret), token.created_at.isoformat()),
+                    "INSERT INTO tokens (id, name, hash, created_at, scope) VALUES (?, ?, ?, ?, ?)",
+                    (token.id, name, digest(secret), token.created_at.isoformat(), scope),
                 )
         except sqlite3.IntegrityError:
             raise TokenError(f"a live token is already named {name!r}; revoke it first") from None

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from warroom.core.alerts import BOARD_KINDS, AlertBoard
 from warroom.core.commands import Command, Context, materialise
 from warroom.core.events import Event
 from warroom.core.hlc import HybridClock, Stamp
@@ -55,6 +56,32 @@ class States:
             return state
 
 
+class Maker:
+    """The server's events for commands, all in one transaction: one clock, which starts
+    after `newest` (the newest stamp stored), so each event orders after the one before."""
+
+    def __init__(
+        self, *, policy: Policy, now: datetime, device_id: str, actor: str, newest: str | None
+    ) -> None:
+        self.clock = HybridClock()
+        if newest:
+            self.clock.observe(Stamp.parse(newest))
+        self.context = Context(policy, now)
+        self.device_id = device_id
+        self.actor = actor
+
+    def __call__(self, state: IncidentState, commands: Sequence[Command]) -> list[Event]:
+        return materialise(
+            state,
+            commands,
+            self.context,
+            device_id=self.device_id,
+            actor=self.actor,
+            ids=iter(new_id, None),
+            stamps=(self.clock.tick().encode() for _ in iter(int, 1)),
+        )
+
+
 def make(
     state: IncidentState,
     commands: Sequence[Command],
@@ -66,15 +93,27 @@ def make(
     newest: str | None,
 ) -> list[Event]:
     """The server's events for `commands`, stamped after `newest` (the newest stored stamp)."""
-    clock = HybridClock()
-    if newest:
-        clock.observe(Stamp.parse(newest))
-    return materialise(
-        state,
-        commands,
-        Context(policy, now),
-        device_id=device_id,
-        actor=actor,
-        ids=iter(new_id, None),
-        stamps=(clock.tick().encode() for _ in iter(int, 1)),
-    )
+    maker = Maker(policy=policy, now=now, device_id=device_id, actor=actor, newest=newest)
+    return maker(state, commands)
+
+
+BOARD_SQL = "kind IN ({})".format(", ".join(f"'{kind}'" for kind in BOARD_KINDS))
+"""SQL: the events the alert board folds (a partial index of each backend covers it)."""
+
+
+class Board:
+    """The alert board of the server's events, for matching alerts at intake.
+
+    Advanced only inside the write transaction of an intake (rows another instance committed
+    included), under the backend's write lock, so it is never read half-folded."""
+
+    def __init__(self) -> None:
+        self.board = AlertBoard()
+        self.last_seq = 0
+
+    def fold(self, rows: Iterable[tuple[int, Event]]) -> AlertBoard:
+        for seq, event in rows:
+            if seq > self.last_seq:
+                self.board.apply(event)
+                self.last_seq = seq
+        return self.board

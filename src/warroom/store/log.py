@@ -12,11 +12,13 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from warroom.core.alerts import AlertBoard
 from warroom.core.events import Event
 from warroom.core.hlc import wall_ms_now
 from warroom.core.ids import new_id
 from warroom.core.policy import DEFAULT_POLICY, Policy
 from warroom.core.state import IncidentState
+from warroom.store.alerts import Alerts
 from warroom.store.append import Appender
 from warroom.store.database import Database
 from warroom.store.outbox import Outbox
@@ -44,6 +46,7 @@ class EventLog:
         self.timeline = Timeline(self.db)
         self.outbox = Outbox(self.db)
         self.projections = Projections(self.db)
+        self.board = Alerts(self.db)
         self.device_id = self.db.meta("device_id", lambda: new_id().lower())
         self.appender = Appender(self.db, self.projections, self.device_id, policy, tz, now_ms)
 
@@ -88,6 +91,10 @@ class EventLog:
 
     def state(self, incident_id: str) -> IncidentState:
         return self.projections.state(incident_id)
+
+    def alerts(self) -> AlertBoard:
+        """The inbox and every incident's alerts (see `warroom.core.alerts`)."""
+        return self.board.board()
 
     def latest_open(self) -> str | None:
         """The most recently declared incident that is not resolved."""

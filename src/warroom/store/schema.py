@@ -98,6 +98,15 @@ def m004_quarantine(db: Database) -> None:
     db.execute(f"DELETE FROM events WHERE {bad}")
 
 
+@migrations()
+def m005_alert_board(db: Database) -> None:
+    """The alert board (`store/alerts.py`) reads alert events of every incident, and the
+    declarations, status and component changes it matches them against, without a scan."""
+    from warroom.store.alerts import BOARD_SQL
+
+    db.execute(f"CREATE INDEX events_board ON events (seq) WHERE {BOARD_SQL}")
+
+
 def _event(row: tuple[str, ...]) -> Event:
     from warroom.core.events import Event
 

@@ -13,7 +13,7 @@ import asyncio
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
@@ -113,6 +113,9 @@ class Syncer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._thread: threading.Thread | None = None
+        self.on_pulled: Callable[[int], object] | None = None
+        """Called (in the sync thread) with how many events a pull stored: the console
+        redraws at once instead of at its next poll."""
 
     # -- status -----------------------------------------------------------------------------
 
@@ -189,6 +192,8 @@ class Syncer:
         if events:
             added = self.log.insert(events)
             self._update(pulled=self.status().pulled + len(added))
+            if added and self.on_pulled is not None:
+                self.on_pulled(len(added))
         self.log.outbox.set_cursor(self._cursor_key, f"{page.server_id}:{page.next}")
         caught_up = page.next >= page.head
         self._succeeded("pull", caught_up=caught_up)

@@ -30,6 +30,7 @@ from textual.widgets import Static
 
 from warroom.config import Settings
 from warroom.core import clock
+from warroom.core.alerts import AlertBoard
 from warroom.core.events import Event
 from warroom.core.policy import Policy
 from warroom.core.state import IncidentState
@@ -38,11 +39,13 @@ from warroom.resources import styles_dir
 from warroom.store import EventLog, StoreError, TimelineFilter
 from warroom.tui import keys
 from warroom.tui.messages import (
+    AlertsRead,
     ComposerReady,
     Exported,
     FlowReady,
     IncidentsListed,
     Jumped,
+    Pulled,
     ReadFailed,
     Refreshed,
     SyncStarted,
@@ -97,6 +100,7 @@ class WarroomApp(App[None]):
         self.now = now or (lambda: datetime.now(UTC))
         self.incident_id = incident_id
         self.state: IncidentState | None = None
+        self.board: AlertBoard | None = None
         self.filter = TimelineFilter()
         self.tz: tzinfo = settings.tz
         self.sync_label = "local only"
@@ -212,6 +216,7 @@ class WarroomApp(App[None]):
         except (StoreError, ValueError) as exc:
             self.post_message(SyncUnavailable(str(exc)))
             return
+        syncer.on_pulled = lambda count: self.post_message(Pulled(count))
         syncer.start()
         self.post_message(SyncStarted(syncer))
 
@@ -220,6 +225,10 @@ class WarroomApp(App[None]):
             self.syncer = message.syncer
         else:
             message.syncer.stop()
+
+    def on_pulled(self, message: Pulled) -> None:
+        """Teammates' events and alerts show as soon as sync stores them."""
+        self.poll()
 
     def on_sync_unavailable(self, message: SyncUnavailable) -> None:
         self.sync_label = "off"
@@ -238,7 +247,10 @@ class WarroomApp(App[None]):
         return self.store.timeline.page(self.incident_id, offset, limit, self.filter)
 
     def poll(self, force: bool = False) -> None:
-        if self.incident_id is None or not self.screen_stack:
+        if not self.screen_stack:
+            return
+        if self.incident_id is None:
+            self._poll_alerts(force)
             return
         timeline = self.timeline
         self._poll(
@@ -256,6 +268,24 @@ class WarroomApp(App[None]):
             return
         self.post_message(view)
 
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def _poll_alerts(self, force: bool) -> None:
+        """With no incident open, the alert inbox is still read (`!` shows it)."""
+        try:
+            head = self.store.timeline.head()
+            if head == self._head and not force:
+                return
+            board = self.store.alerts()
+        except StoreError as exc:
+            self.post_message(ReadFailed(str(exc)))
+            return
+        self.post_message(AlertsRead(head, board))
+
+    def on_alerts_read(self, message: AlertsRead) -> None:
+        if self.incident_id is None and message.head >= self._head:
+            self._head = message.head
+            self.board = message.board
+
     def on_read_failed(self, message: ReadFailed) -> None:
         self.notify(message.reason, title="Cannot read the log", severity="error", timeout=5)
 
@@ -267,6 +297,7 @@ class WarroomApp(App[None]):
             return
         self._head = message.head
         self.state = message.state
+        self.board = message.board
         timeline = self.timeline
         timeline.reset(message.total, set(message.state.pinned_ids()), message.pages)
         query = self.filter.query()
@@ -300,7 +331,13 @@ class WarroomApp(App[None]):
         if self.state is None:
             return None
         return Context(
-            self.state, self.policy, self.now(), self.tz, self._sync_text(), self.cluster_label
+            self.state,
+            self.policy,
+            self.now(),
+            self.tz,
+            self._sync_text(),
+            self.cluster_label,
+            self.board,
         )
 
     def tick(self, alarms: bool = True) -> None:
@@ -367,12 +404,20 @@ class WarroomApp(App[None]):
 
     # -- writing ----------------------------------------------------------------------------
 
-    def submit(self, commands: tuple[Command, ...], message: str, *, declare: bool = False) -> None:
-        """Queue commands for the writer, in the order keys were pressed."""
-        if not declare and self.incident_id is None:
+    def submit(
+        self,
+        commands: tuple[Command, ...],
+        message: str,
+        *,
+        declare: bool = False,
+        incident_id: str | None = None,
+    ) -> None:
+        """Queue commands for the writer, in the order keys were pressed: on the open
+        incident, a new one (`declare`) or the one named (the alert inbox)."""
+        incident = None if declare else incident_id or self.incident_id
+        if not declare and incident is None:
             self.notify("No incident open: press D to declare one", severity="error")
             return
-        incident = None if declare else self.incident_id
         self.writer.submit(Write(incident, commands, message, self.now()))
 
     def on_written(self, message: Written) -> None:
@@ -401,7 +446,7 @@ class WarroomApp(App[None]):
     def ask(self) -> Any:
         from warroom.tui.flows import Ask
 
-        return Ask(self.state, self.policy, self.now(), self.tz, self.actor)
+        return Ask(self.state, self.policy, self.now(), self.tz, self.actor, self.board)
 
     async def run_flow(self, flow: Flow) -> None:
         """Show a flow's first step now (its field focused before the next key is handled)."""
@@ -419,7 +464,12 @@ class WarroomApp(App[None]):
         from warroom.tui import steps
 
         if isinstance(outcome, steps.Submit):
-            self.submit(outcome.commands, outcome.message, declare=outcome.declare)
+            self.submit(
+                outcome.commands,
+                outcome.message,
+                declare=outcome.declare,
+                incident_id=outcome.incident_id,
+            )
         elif isinstance(outcome, steps.ApplyFilter):
             self.filter = outcome.filter
             self.timeline.follow = True
@@ -436,7 +486,7 @@ class WarroomApp(App[None]):
     async def _flow(self, name: str) -> None:
         from warroom.tui.flows import FLOWS
 
-        if name != "declare" and self.state is None:
+        if name not in ("declare", "alerts") and self.state is None:
             self.notify("No incident open: press D to declare one, o to open one", severity="error")
             return
         await self.run_flow(FLOWS[name](self.ask()))
@@ -473,6 +523,9 @@ class WarroomApp(App[None]):
 
     async def action_declare(self) -> None:
         await self._flow("declare")
+
+    async def action_alerts(self) -> None:
+        await self._flow("alerts")
 
     async def action_filter(self) -> None:
         from warroom.tui.flows import timeline_filter

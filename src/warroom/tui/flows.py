@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from rich.text import Text
 
 from warroom.core import clock
+from warroom.core.alerts import INBOX, Alert, AlertBoard
 from warroom.core.commands import (
     AddActionItem,
     AddNote,
@@ -32,16 +33,21 @@ from warroom.core.commands import (
     ReleaseRole,
     SetMilestone,
     Snooze,
+    attach_alert,
+    declare_from_alert,
     make,
     plan,
+    silence_alert,
 )
 from warroom.core.policy import MILESTONES, Policy, Status
 from warroom.core.state import IncidentState, transition_warning
 from warroom.core.text import one_line
 from warroom.core.timeparse import parse_date, parse_when
 from warroom.store import TimelineFilter
+from warroom.tui import alert_text
 from warroom.tui.steps import (
     ApplyFilter,
+    Browse,
     Choose,
     Confirm,
     Field,
@@ -70,6 +76,14 @@ class Ask:
     now: datetime
     tz: tzinfo
     actor: str
+    board: AlertBoard | None = None
+    """Every alert, as the console last read them."""
+
+    def firing(self) -> list[Alert]:
+        """The open incident's alerts that still fire."""
+        if self.board is None or self.state is None:
+            return []
+        return self.board.firing(self.state.incident_id)
 
     @property
     def incident(self) -> IncidentState:
@@ -118,7 +132,17 @@ def status(ctx: Ask) -> Flow:
             f"Mark the incident resolved? Checklist {done}/{len(ctx.policy.checklist)} done;"
             " the update cadence stops."
         )
-        if not (yield Confirm("Resolve incident", body, "resolve")):
+        firing = ctx.firing()
+        if firing:
+            body.append(f"\n\n⚠ {len(firing)} alert(s) still firing:\n", style="bold #ff5f5f")
+            for alert in firing[:8]:
+                body.append_text(
+                    Text.assemble("  ", alert_text.short(alert, ctx.now, ctx.tz), "\n")
+                )
+            if len(firing) > 8:
+                body.append(f"  and {len(firing) - 8} more\n")
+        action = "resolve anyway" if firing else "resolve"
+        if not (yield Confirm("Resolve incident", body, action)):
             return None
     warning = transition_warning(current, chosen)
     command = make(ChangeStatus, status=chosen)
@@ -212,7 +236,11 @@ def checklist(ctx: Ask) -> Flow:
         done_after = sum(state.checked(i) for i in after)
         groups.append((f"After resolution ({done_after}/{len(after)})", after))
     checked = frozenset(i for i in (*resolution, *after) if state.checked(i))
-    changes = yield Tick("Checklist", tuple(groups), checked)
+    notes = {}
+    if ctx.board is not None:
+        mine = ctx.board.of_incident(state.incident_id)
+        notes = {i: alert_text.evidence(mine, ctx.now) for i in resolution if "alert" in i.lower()}
+    changes = yield Tick("Checklist", tuple(groups), checked, notes)
     if not changes:
         return None
     commands = tuple(make(CheckItem, item=item, checked=value) for item, value in changes.items())
@@ -370,6 +398,132 @@ def declare(ctx: Ask) -> Flow:
     return Submit(commands, f"{level} declared; you have command", declare=True)
 
 
+# -- alerts -----------------------------------------------------------------------------------
+
+ALERT_KEYS = (
+    ("enter", "declare", "declare"),
+    ("d", "declare", "declare"),
+    ("a", "attach", "attach here"),
+    ("x", "silence", "silence"),
+)
+
+
+def alerts(ctx: Ask) -> Flow:
+    """The inbox and this incident's alerts; d declares an incident from an inbox alert,
+    a attaches it to the open incident, x silences it (or lifts a silence), with a reason."""
+    board = ctx.board
+    if board is None:
+        return Notice("Alerts are still loading; try again in a moment")
+    current, note = None, ""
+    while True:
+        items, details = _alert_items(ctx, board)
+        if not any(value for value, _ in items):
+            return Notice("No alerts: none waits in the inbox and none is attached here")
+        picked = yield Browse("Alerts", items, details, ALERT_KEYS, note, current)
+        if picked is None:
+            return None
+        action, key = picked
+        alert = board.alert(key)
+        if alert is None:
+            return None
+        current = key
+        if not alert.in_inbox:
+            where = (
+                "this incident"
+                if ctx.state and alert.incident_id == ctx.state.incident_id
+                else "an incident"
+            )
+            note = f"{one_line(alert.name, 40)} is already part of {where}"
+            continue
+        if action == "declare":
+            return (yield from _declare_from(ctx, alert))
+        if action == "attach":
+            if ctx.state is None:
+                note = "No incident is open here: declare one from the alert (d)"
+                continue
+            return Submit(ctx.check(attach_alert(alert)), f"{one_line(alert.name, 40)} attached")
+        return (yield from _silence(alert))
+
+
+def _alert_items(
+    ctx: Ask, board: AlertBoard
+) -> tuple[tuple[tuple[str, str | Text], ...], dict[str, Text]]:
+    state = ctx.state
+    inbox = board.inbox(silenced=True)
+    waiting = [a for a in inbox if not a.silenced]
+    quiet = [a for a in inbox if a.silenced]
+    mine = board.of_incident(state.incident_id) if state else []
+    items: list[tuple[str, str | Text]] = []
+    details: dict[str, Text] = {}
+    sections = [
+        (f"Inbox: {_counted(waiting)}", waiting, "in the inbox"),
+        (f"This incident: {_counted(mine)}", mine, "attached to this incident"),
+        (f"Silenced in the inbox: {len(quiet)}", quiet, "silenced in the inbox"),
+    ]
+    for heading, rows, where in sections:
+        if not rows and heading.startswith("Silenced"):
+            continue
+        items.append(("", heading))
+        for alert in rows[:200]:
+            items.append((alert.key, alert_text.line(alert, ctx.now, ctx.tz)))
+            details[alert.key] = alert_text.details(alert, ctx.now, ctx.tz, where)
+    return tuple(items), details
+
+
+def _counted(rows: Sequence[Alert]) -> str:
+    firing = sum(1 for a in rows if a.firing)
+    return f"{firing} firing, {len(rows) - firing} resolved" if rows else "none"
+
+
+def _declare_from(ctx: Ask, alert: Alert) -> Flow:
+    """The declaration form, filled from the alert; the Incident Commander confirms it."""
+    suggested = ctx.policy.alerts.severity_for(alert.severity)
+    said = f"{one_line(alert.severity, 20)} → {suggested}" if alert.severity else "no severity"
+    fill = Fill(
+        f"Declare from {one_line(alert.name, 60)}",
+        (
+            Field("title", "Title", one_line(alert.headline, 200)),
+            Field("severity", f"Severity (the alert says {said}; confirm it)", suggested),
+            Field("impact", "Impact (what is broken, for whom)", required=False),
+            Field("components", "Components (comma-separated)", one_line(alert.service)),
+        ),
+    )
+
+    def build(values: dict[str, Any]) -> tuple[Command, ...]:
+        try:
+            level = ctx.policy.severity(values["severity"])
+        except ValueError as exc:
+            raise CommandError(str(exc), "severity") from None
+        return declare_from_alert(
+            alert,
+            Context(ctx.policy, ctx.now, ctx.tz),
+            commander=ctx.actor,
+            title=values["title"],
+            severity=level.name,
+            impact=values["impact"],
+            components=[c.strip() for c in values["components"].split(",") if c.strip()],
+        )
+
+    commands = yield from ask(fill, build)
+    level = commands[0].severity  # type: ignore[attr-defined]
+    return Submit(commands, f"{level} declared from {one_line(alert.name, 40)}", declare=True)
+
+
+def _silence(alert: Alert) -> Flow:
+    name = one_line(alert.name, 40)
+    if alert.silenced:
+        body = Text(f"Lift the silence on {name}? It was silenced: ")
+        body.append(one_line(alert.silence_reason, 200))
+        if not (yield Confirm("Unsilence", body, "unsilence")):
+            return None
+        return Submit(
+            (silence_alert(alert, "", silenced=False),), f"{name} unsilenced", incident_id=INBOX
+        )
+    fill = Fill(f"Silence {name}", (Field("reason", "Why (recorded in the inbox)"),))
+    commands = yield from ask(fill, lambda v: (silence_alert(alert, v["reason"]),))
+    return Submit(commands, f"{name} silenced", incident_id=INBOX)
+
+
 def cluster(
     contexts: Sequence[str], current: str | None, namespaces: Callable[[str], list[str]]
 ) -> Flow:
@@ -400,6 +554,7 @@ FLOWS: dict[str, Callable[[Ask], Flow]] = {
     "jump": jump,
     "declare": declare,
     "escalate": escalate,
+    "alerts": alerts,
 }
 """Flows that need only `Ask`, by the console action that starts them."""
 

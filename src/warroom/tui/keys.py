@@ -42,7 +42,15 @@ COMPOSER_KEYS: list[tuple[str, str]] = [
 
 def shown(key: str) -> str:
     """A key as people write it."""
-    return {"question_mark": "?", "slash": "/", "backslash": "\\", "space": "Space"}.get(key, key)
+    names = {
+        "question_mark": "?",
+        "exclamation_mark": "!",
+        "slash": "/",
+        "backslash": "\\",
+        "space": "Space",
+        "enter": "Enter",
+    }
+    return names.get(key, key)
 
 
 async def settle(widget: Widget | None) -> None:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+from warroom.core.alerts import AlertBoard
 from warroom.core.events import Event
 from warroom.core.state import IncidentState
 from warroom.store import EventLog, TimelineFilter
@@ -29,8 +30,11 @@ class Refreshed(Message):
         total: int,
         pages: dict[int, list[Event]],
         flt: TimelineFilter,
+        board: AlertBoard | None = None,
     ) -> None:
         super().__init__()
+        self.board = board
+        """Every alert (the inbox and each incident's)."""
         self.incident_id = incident_id
         self.head = head
         self.state = state
@@ -52,7 +56,16 @@ def read_view(
     number = (max(total - 1, 0) if cursor is None else min(cursor, total)) // PAGE
     wanted = [number - 1, number] if cursor is None and number else [number]
     pages = {n: store.timeline.page(incident_id, n * PAGE, PAGE, flt, total) for n in wanted}
-    return Refreshed(incident_id, head, state, total, pages, flt)
+    return Refreshed(incident_id, head, state, total, pages, flt, store.alerts())
+
+
+class AlertsRead(Message):
+    """With no incident open: the alert board as the log holds it."""
+
+    def __init__(self, head: int, board: AlertBoard) -> None:
+        super().__init__()
+        self.head = head
+        self.board = board
 
 
 class ReadFailed(Message):
@@ -85,6 +98,14 @@ class SyncStarted(Message):
     def __init__(self, syncer: Syncer) -> None:
         super().__init__()
         self.syncer = syncer
+
+
+class Pulled(Message):
+    """Sync stored events from the server (posted from the sync thread)."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
 
 
 class SyncUnavailable(Message):

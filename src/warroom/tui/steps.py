@@ -91,6 +91,25 @@ class Tick:
     groups: tuple[tuple[str, tuple[str, ...]], ...]
     """(heading, items) in order; items are unique across groups."""
     checked: frozenset[str] = frozenset()
+    notes: Mapping[str, Text] = field(default_factory=dict)
+    """Evidence shown beside an item (e.g. the alerts still firing)."""
+
+
+@dataclass(frozen=True)
+class Browse:
+    """Look through a list, the highlighted item's details beneath it, and act on it with a
+    key; the answer is (action, value), None when closed."""
+
+    title: str
+    items: tuple[tuple[str, str | Text], ...]
+    """(value, label) pairs; an empty value is a heading. A string label is outside text
+    (cleaned and cut); a `Text` is taken as built from cleaned pieces (columns kept)."""
+    details: Mapping[str, Text]
+    """What is shown beneath the list for each value."""
+    keys: tuple[tuple[str, str, str], ...]
+    """(key, action, what it does): `enter` or a letter."""
+    note: str = ""
+    current: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,18 +133,20 @@ class Load:
         return f"Loading {self.what}…"
 
 
-Step = Choose | Fill | Confirm | Tick | Read | Load
+Step = Choose | Fill | Confirm | Tick | Read | Load | Browse
 
 # -- outcomes ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Submit:
-    """Carry out commands: on the open incident, or on a new one (`declare`)."""
+    """Carry out commands: on the open incident, on a new one (`declare`), or on the one
+    named (`incident_id`: the alert inbox)."""
 
     commands: tuple[Command, ...]
     message: str
     declare: bool = False
+    incident_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -24,9 +24,11 @@ from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
 from warroom.cells import cut
+from warroom.tui import keys
 from warroom.tui.keys import settle
 from warroom.tui.screens.dialogs import shown
 from warroom.tui.steps import (
+    Browse,
     Choose,
     Confirm,
     Fill,
@@ -45,6 +47,7 @@ HELP = {
     Tick: "Space tick · Enter save · Esc cancel",
     Read: "↑↓ PgUp PgDn scroll · Esc close",
     Load: "Esc cancel",
+    Browse: "↑↓ choose · {action} · Esc close",
 }
 
 
@@ -66,7 +69,7 @@ class FlowScreen(ModalScreen[Outcome]):
         self.step: Step = first
 
     def compose(self) -> ComposeResult:
-        wide = isinstance(self.step, Read | Tick)
+        wide = isinstance(self.step, Read | Tick | Browse)
         with Vertical(classes="dialog wide" if wide else "dialog"):
             yield Label(shown(self.step.title), classes="dialog-title", id="flow-title")
             with Vertical(id="flow-step"):
@@ -106,6 +109,29 @@ class FlowScreen(ModalScreen[Outcome]):
                 widgets.append(Label(shown(error), classes="dialog-error", id=f"e-{field.name}"))
             widgets.append(Label(shown(step.error), classes="dialog-error", id="form-error"))
             return widgets
+        if isinstance(step, Browse):
+            options = OptionList(
+                *(
+                    Option(_label(label), id=value)
+                    if value
+                    else Option(_label(label, "bold"), disabled=True)
+                    for value, label in step.items
+                ),
+                id="flow-options",
+            )
+            values = [value for value, _ in step.items]
+            first = next((i for i, v in enumerate(values) if v), None)
+            at = values.index(step.current) if step.current in values else first
+            if at is not None:
+                options.highlighted = at
+            detail = step.details.get(values[at], Text()) if at is not None else Text()
+            widgets = [options]
+            if step.note:
+                widgets.append(Label(shown(step.note), classes="dialog-error"))
+            widgets.append(
+                VerticalScroll(Static(detail, id="flow-detail"), classes="dialog-detail")
+            )
+            return widgets
         if isinstance(step, Confirm | Read):
             return [VerticalScroll(Static(step.body), classes="dialog-body", id="flow-body")]
         if isinstance(step, Tick):
@@ -116,7 +142,10 @@ class FlowScreen(ModalScreen[Outcome]):
                         Text(cut(heading, 200), style="bold"), f"\0{heading}", False, disabled=True
                     )
                 )
-                selections += [Selection(shown(item), item, item in step.checked) for item in items]
+                selections += [
+                    Selection(_noted(item, step.notes.get(item)), item, item in step.checked)
+                    for item in items
+                ]
             ticks = SelectionList[str](*selections, id="flow-ticks")
             ticks.highlighted = 1  # the first item, under the first heading
             return [ticks]
@@ -124,6 +153,8 @@ class FlowScreen(ModalScreen[Outcome]):
 
     def _help(self, step: Step) -> Text:
         action = step.action if isinstance(step, Confirm) else ""
+        if isinstance(step, Browse):
+            action = " · ".join(f"{keys.shown(k)} {what}" for k, _, what in step.keys)
         return Text(HELP[type(step)].format(action=action))
 
     def _focus(self, step: Step) -> None:
@@ -135,7 +166,7 @@ class FlowScreen(ModalScreen[Outcome]):
             target = next((i for i in inputs if i.id == f"f-{wanted}"), None) or (
                 inputs[0] if inputs else None
             )
-        elif isinstance(step, Choose):
+        elif isinstance(step, Choose | Browse):
             target = self.query_one(OptionList)
         elif isinstance(step, Tick):
             target = self.query_one(SelectionList)
@@ -202,6 +233,31 @@ class FlowScreen(ModalScreen[Outcome]):
             await self._send(changes)
         elif isinstance(step, Read):
             await self._send(None)
+        elif isinstance(step, Browse):
+            await self._act(step, "enter")
+
+    async def _act(self, step: Browse, key: str) -> None:
+        """A Browse key on the highlighted item: the answer is (action, value)."""
+        action = next((a for k, a, _ in step.keys if k == key), None)
+        options = self.query_one(OptionList)
+        if action is None or options.highlighted is None:
+            return
+        value = options.get_option_at_index(options.highlighted).id
+        if value:
+            await self._send((action, value))
+
+    async def on_key(self, event: events.Key) -> None:
+        step = self.step
+        if isinstance(step, Browse) and any(k == event.key for k, _, _ in step.keys):
+            event.stop()
+            event.prevent_default()
+            await self._act(step, event.key)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        step = self.step
+        if isinstance(step, Browse) and event.option.id:
+            detail = step.details.get(event.option.id, Text())
+            self.query_one("#flow-detail", Static).update(detail)
 
     async def _fill(self, step: Fill) -> None:
         """Enter on a field moves to the next; on the last, checks every field and answers."""
@@ -270,6 +326,21 @@ class FlowScreen(ModalScreen[Outcome]):
     async def on_flow_screen_loaded(self, message: Loaded) -> None:
         if self.step is message.step:
             await self._send(message.result)
+
+
+def _label(label: str | Text, style: str = "") -> Text:
+    """A list entry: a string is outside text, cleaned and cut; a Text is already built."""
+    if isinstance(label, Text):
+        return label
+    return Text(cut(label, 200), style=style)
+
+
+def _noted(item: str, note: Text | None) -> Text:
+    """A checklist item, with its evidence beside it."""
+    label = shown(item)
+    if note is not None:
+        label = Text.assemble(label, "  ", note)
+    return label
 
 
 def _same_form(a: Fill, b: Fill) -> bool:

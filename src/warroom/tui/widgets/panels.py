@@ -17,6 +17,7 @@ from textual.widgets import Static
 
 from warroom.cells import cut, fit
 from warroom.core import clock
+from warroom.core.alerts import AlertBoard
 from warroom.core.describe import conflict_sides
 from warroom.core.policy import Policy
 from warroom.core.state import IncidentState
@@ -41,6 +42,7 @@ class Context:
     tz: tzinfo
     sync: str = "local only"
     cluster: str = "no cluster"
+    board: AlertBoard | None = None
 
     def hhmm(self, at: datetime | None) -> str:
         """The local clock time; in UTC, marked, where the local date would pass year 9999."""
@@ -106,6 +108,13 @@ def header_text(ctx: Context) -> Text:
     if cad.level != "stopped":
         text.append("  next update ", style="#8a8a8a")
         text.append(countdown(cad.remaining), style=f"bold {CADENCE_COLOURS[cad.level]}")
+    if ctx.board is not None:
+        firing = len(ctx.board.firing(s.incident_id))
+        if firing:
+            text.append(f"  ⚠ {firing} firing", style="bold #ff5f5f")
+        waiting = ctx.board.inbox_firing()
+        if waiting:
+            text.append(f"  inbox {waiting} (!)", style="bold #ffaf00")
     text.append("  ⇅ ", style="#8a8a8a")
     text.append(cut(ctx.sync, 40))
     text.append("  ☸ ", style="#8a8a8a")
