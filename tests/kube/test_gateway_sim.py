@@ -218,7 +218,12 @@ def test_log_resume_after_stream_end_has_no_duplicates_or_gaps(
         sim.advance(1.5)
         sim.state.inject_log_lines("shop", pod, [b"same instant one", b"same instant two"])
         sim.state.end_log_streams()
-        wait_for(lambda: follower.streams >= cut + 2, what="a resumed stream")  # noqa: B023
+        # "following" again once the resumed request has its headers: the server has then
+        # opened the log, so the next cut reaches it (streams counts requests as they are made)
+        wait_for(
+            lambda: follower.streams >= cut + 2 and follower.state == "following",  # noqa: B023
+            what="a resumed stream",
+        )
         sim.advance(0.7)
     expected = [(s, t) for s, t in log_of(sim, pod) if s >= start]
     wait_for(lambda: len(drain_all(session, got)) >= len(expected), what="every line")
