@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from warroom.kube.columns import SECOND, human_duration, parse_time, pod_row
 from warroom.kube.sim import ManualClock, Simulator
-from warroom.kube.status import SECOND, human_duration, parse_time, pod_row
 
 T0 = "2026-11-22T14:00:00Z"
 NOW = parse_time("2026-11-22T14:10:00Z") or 0

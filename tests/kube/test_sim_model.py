@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from warroom.kube.columns import human_duration
 from warroom.kube.sim import Flood, Shop
 from warroom.kube.sim import patch as patches
 from warroom.kube.sim.clock import SECOND, parse_rfc3339, rfc3339nano
@@ -12,7 +13,6 @@ from warroom.kube.sim.logs import Instance, PeriodicScript, encode, start_cursor
 from warroom.kube.sim.printers import row
 from warroom.kube.sim.selectors import POD_FIELDS, Selector, SelectorError
 from warroom.kube.sim.state import REVISION, ClusterState
-from warroom.kube.status import human_duration
 
 T0 = 1_750_000_000 * SECOND
 

@@ -14,8 +14,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from .columns import PodRow, pod_row
 from .gateway import CONNECT_TIMEOUT, Gateway, GatewayError, explain
-from .status import PodRow, pod_row
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from warroom.kube.status import human_duration
+from warroom.kube.columns import human_duration
 
 from .clock import parse_rfc3339
 

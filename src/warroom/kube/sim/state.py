@@ -19,10 +19,10 @@ from typing import Any
 
 from . import patch as patches
 from .clock import SECOND, rfc3339
+from .errors import ApiError, conflict, invalid, not_found
 from .logs import Instance
 from .notify import Notifier
 from .pods import Container, LogUnavailable, Pod
-from .status import ApiError, conflict, invalid, not_found
 from .store import Obj, Store
 from .workloads import HEALTHY, Behaviour
 

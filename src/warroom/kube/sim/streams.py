@@ -20,10 +20,10 @@ from typing import Any
 
 from . import logs
 from .discovery import Resource
+from .errors import ApiError
 from .notify import wait
 from .selectors import Selector
 from .state import ClusterState
-from .status import ApiError
 from .store import Event, Expired, Obj
 
 LOG_BATCH = 4096

@@ -23,9 +23,9 @@ from textual.widgets import DataTable, Static
 
 from warroom.kube import actions
 from warroom.kube.actions import ActionResult, Change
+from warroom.kube.columns import PodRow
 from warroom.kube.gateway import Gateway
 from warroom.kube.pods import PodWatcher, WatchSettings
-from warroom.kube.status import PodRow
 from warroom.tui.screens.playbook import PlaybookScreen, ReplicasScreen
 
 REFRESH = 0.3

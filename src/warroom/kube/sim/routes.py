@@ -18,9 +18,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import discovery, patch, printers, streams
 from .clock import SECOND, parse_rfc3339
 from .discovery import RESOURCES, Resource
+from .errors import ApiError, forbidden, no_route, not_allowed, not_found, unauthorized
 from .selectors import META_FIELDS, POD_FIELDS, Selector, SelectorError
 from .state import ClusterState
-from .status import ApiError, forbidden, no_route, not_allowed, not_found, unauthorized
 from .store import Obj
 
 DEFAULT_WATCH_TIMEOUT = 1800.0
