@@ -191,11 +191,11 @@ def test_contexts_namespaces_selector_and_all_namespaces(
 def log_of(sim: Simulator, pod: str, container: str | None = None) -> list[tuple[str, str]]:
     """Every (timestamp, text) the simulator has for the pod's current run."""
     run = sim.state.log_source("shop", pod, container, False)
+    from warroom.core.rfc3339 import format_nano
     from warroom.kube.sim import logs as simlogs
-    from warroom.kube.sim.clock import rfc3339nano
 
     lines = simlogs.take(run, simlogs.Cursor(), run.until(sim.state.now), 10**9)
-    return [(rfc3339nano(at), text.decode("utf-8", "replace")) for at, text in lines]
+    return [(format_nano(at), text.decode("utf-8", "replace")) for at, text in lines]
 
 
 def drain_all(session: LogSession, into: list) -> list:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from warroom.kube.columns import SECOND, human_duration, parse_time, pod_row
+from warroom.core.rfc3339 import SECOND
+from warroom.kube.columns import human_duration, parse_time, pod_row
 from warroom.kube.sim import ManualClock, Simulator
 
 T0 = "2026-11-22T14:00:00Z"

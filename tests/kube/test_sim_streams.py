@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from warroom.core.rfc3339 import SECOND
 from warroom.kube.sim import Shop
-from warroom.kube.sim.clock import SECOND
 from warroom.kube.sim.routes import create_app
 from warroom.kube.sim.state import ClusterState
 from warroom.kube.sim.streams import ConnectionDropped

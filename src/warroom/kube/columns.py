@@ -1,19 +1,20 @@
 """kubectl's pod columns (NAME, READY, STATUS, RESTARTS, AGE, NODE) as a pure function of a pod.
 
 It follows `printPod` in kubernetes/pkg/printers/internalversion, so the console's STATUS says
-exactly what `kubectl get pods` would. It reads the wire form of a pod (camelCase dicts, as a
-watch delivers them) and imports no Kubernetes client, so it is cheap and unit-testable.
+exactly what `kubectl get pods` would; the simulator's server-side Table prints pods with it
+too, so one set of rules is tested by the console's tests and by stock kubectl. It reads the
+wire form of a pod (camelCase dicts, as a watch delivers them) and imports no Kubernetes
+client, so it is cheap and unit-testable.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from warroom.core.rfc3339 import SECOND, parse_ns
 from warroom.core.text import one_line
 
-SECOND = 1_000_000_000
 Obj = dict[str, Any]
 
 
@@ -53,11 +54,13 @@ class PodRow:
 
 
 def parse_time(text: str | None) -> int | None:
-    """An RFC 3339 `metav1.Time` to ns since the epoch (None if absent)."""
+    """A `metav1.Time` to ns since the epoch; None if absent or not a time (AGE `<unknown>`)."""
     if not text:
         return None
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    return int(moment.timestamp()) * SECOND + moment.microsecond * 1000
+    try:
+        return parse_ns(text)
+    except (TypeError, ValueError):
+        return None
 
 
 def human_duration(ns: int) -> str:

@@ -14,16 +14,15 @@ from __future__ import annotations
 import threading
 from collections import Counter, deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from warroom.core.rfc3339 import format_seconds, parse_ns
 from warroom.core.text import clean
 
 from .gateway import CONNECT_TIMEOUT, Gateway, explain
 
 MAX_LINE = 16 * 1024
 """Bytes of one log line kept; the rest is replaced by a "… (N bytes cut)" marker."""
-SECOND = 1_000_000_000
 
 Line = tuple[int, str, str]
 """(source index, RFC 3339 timestamp from the kubelet, cleaned text)."""
@@ -79,29 +78,10 @@ class LogBuffer:
 
 def parse_stamp(stamp: str) -> int:
     """The kubelet's RFC3339Nano timestamp to ns since the epoch (0 if unparsable)."""
-    head, dot, rest = stamp.partition(".")
-    frac = 0
-    if dot:
-        digits = rest.rstrip("Zz")
-        tail = ""
-        for i, char in enumerate(digits):
-            if not char.isdigit():
-                digits, tail = digits[:i], digits[i:]
-                break
-        frac = int(digits[:9].ljust(9, "0") or 0)
-        head += tail
     try:
-        moment = datetime.fromisoformat(head.replace("Z", "+00:00").replace("z", "+00:00"))
+        return parse_ns(stamp)
     except ValueError:
         return 0
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp()) * SECOND + frac
-
-
-def format_since(ns: int) -> str:
-    """A sinceTime parameter (the server keeps whole seconds; so do we, explicitly)."""
-    return datetime.fromtimestamp(ns // SECOND, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Splitter:
@@ -209,7 +189,7 @@ class LogFollower:
         if self.target.container:
             query.append(("container", self.target.container))
         if self._last_stamp:
-            query.append(("sinceTime", format_since(parse_stamp(self._last_stamp))))
+            query.append(("sinceTime", format_seconds(parse_stamp(self._last_stamp))))
         elif self.options.since_seconds is not None:
             query.append(("sinceSeconds", self.options.since_seconds))
         elif self.options.tail_lines is not None:

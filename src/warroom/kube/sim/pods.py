@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .clock import SECOND, rfc3339
+from warroom.core.rfc3339 import format_seconds
+
+from .clock import SECOND
 from .logs import Instance
 from .workloads import Behaviour
 
@@ -72,7 +74,7 @@ class Container:
     def status(self) -> dict[str, Any]:
         current = self.runs[-1] if self.runs else None
         if self.state == "running" and current:
-            state: dict[str, Any] = {"running": {"startedAt": rfc3339(current.started)}}
+            state: dict[str, Any] = {"running": {"startedAt": format_seconds(current.started)}}
         elif self.state == "terminated" and current:
             state = {"terminated": _terminated(current)}
         else:
@@ -104,8 +106,8 @@ def _terminated(run: Instance) -> dict[str, Any]:
     return {
         "exitCode": run.exit_code,
         "reason": run.reason,
-        "startedAt": rfc3339(run.started),
-        "finishedAt": rfc3339(run.finished),
+        "startedAt": format_seconds(run.started),
+        "finishedAt": format_seconds(run.finished),
         "containerID": run.container_id,
     }
 
@@ -254,7 +256,7 @@ class Pod:
             "name": self.name,
             "namespace": self.namespace,
             "uid": self.uid,
-            "creationTimestamp": rfc3339(self.created),
+            "creationTimestamp": format_seconds(self.created),
             "labels": dict(self.labels),
         }
         if self.generate_name:
@@ -264,14 +266,14 @@ class Pod:
         if self.owner:
             metadata["ownerReferences"] = [dict(self.owner)]
         if self.deletion is not None:
-            metadata["deletionTimestamp"] = rfc3339(self.deletion)
+            metadata["deletionTimestamp"] = format_seconds(self.deletion)
             metadata["deletionGracePeriodSeconds"] = self.spec["terminationGracePeriodSeconds"]
         status: dict[str, Any] = {
             "phase": self._phase(),
             "conditions": [self._condition(kind) for kind in self.conditions],
             "hostIP": self.host_ip,
             "hostIPs": [{"ip": self.host_ip}],
-            "startTime": rfc3339(self.created),
+            "startTime": format_seconds(self.created),
             "qosClass": "Burstable",
         }
         if self.sandbox_ready:
@@ -299,7 +301,7 @@ class Pod:
             "type": kind,
             "status": "True" if status else "False",
             "lastProbeTime": None,
-            "lastTransitionTime": rfc3339(since),
+            "lastTransitionTime": format_seconds(since),
         }
         if not status and kind == "Initialized":
             pending = [c.name for c in self.init_containers if c.state != "terminated"]

@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from warroom.core.rfc3339 import parse_ns
 from warroom.kube.columns import human_duration
-
-from .clock import parse_rfc3339
 
 Obj = dict[str, Any]
 
@@ -63,7 +62,7 @@ COLUMNS: dict[str, list[Obj]] = {
 def _since(timestamp: str | None, now: int) -> str:
     if not timestamp:
         return "<unknown>"
-    return human_duration(now - parse_rfc3339(timestamp))
+    return human_duration(now - parse_ns(timestamp))
 
 
 def _pod_cells(pod: Obj, now: int) -> list[Any]:
@@ -131,7 +130,7 @@ def _pod_cells(pod: Obj, now: int) -> list[Any]:
 
 def _finished(last_state: Obj) -> int:
     finished = (last_state.get("terminated") or {}).get("finishedAt")
-    return parse_rfc3339(finished) if finished else 0
+    return parse_ns(finished) if finished else 0
 
 
 def _template_cells(obj: Obj) -> list[str]:

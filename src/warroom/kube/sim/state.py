@@ -17,8 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from warroom.core.rfc3339 import format_seconds
+
 from . import patch as patches
-from .clock import SECOND, rfc3339
+from .clock import SECOND
 from .errors import ApiError, conflict, invalid, not_found
 from .logs import Instance
 from .notify import Notifier
@@ -120,7 +122,7 @@ class ClusterState:
                     "metadata": {
                         "name": name,
                         "uid": self._uid(),
-                        "creationTimestamp": rfc3339(self.now),
+                        "creationTimestamp": format_seconds(self.now),
                         "labels": {"kubernetes.io/metadata.name": name},
                     },
                     "spec": {"finalizers": ["kubernetes"]},
@@ -158,7 +160,7 @@ class ClusterState:
                     "namespace": namespace,
                     "uid": self._uid(),
                     "generation": 1,
-                    "creationTimestamp": rfc3339(self.now),
+                    "creationTimestamp": format_seconds(self.now),
                     "labels": dict(labels),
                     "annotations": {},
                 },
@@ -485,7 +487,7 @@ class ClusterState:
                 "namespace": meta["namespace"],
                 "uid": self._uid(),
                 "generation": 1,
-                "creationTimestamp": rfc3339(self.now),
+                "creationTimestamp": format_seconds(self.now),
                 "labels": dict(template["metadata"]["labels"]),
                 "annotations": {
                     REVISION: str(revision),
@@ -672,7 +674,7 @@ class ClusterState:
     def _condition(self, old: list[Obj], kind: str, status: bool, reason: str, message: str) -> Obj:
         text = "True" if status else "False"
         previous = next((c for c in old if c["type"] == kind), None)
-        now = rfc3339(self.now)
+        now = format_seconds(self.now)
         if previous and (previous["status"], previous["reason"], previous["message"]) == (
             text,
             reason,
