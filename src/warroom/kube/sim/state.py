@@ -575,7 +575,13 @@ class ClusterState:
 
         def containers(key: str, init: bool) -> list[Container]:
             return [
-                Container(c["name"], c["image"], self.images.get(c["image"], HEALTHY), init=init)
+                Container(
+                    c["name"],
+                    c["image"],
+                    self.images.get(c["image"], HEALTHY),
+                    init=init,
+                    sidecar=init and c.get("restartPolicy") == "Always",
+                )
                 for c in spec.get(key, [])
             ]
 
