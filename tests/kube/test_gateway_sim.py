@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from warroom.core.backoff import Backoff
 from warroom.kube import actions
 from warroom.kube.gateway import Gateway, Target
 from warroom.kube.logs import MAX_LINE, LogOptions, LogSession, LogTarget
@@ -21,8 +22,8 @@ from warroom.kube.sim import NASTY_LOG_LINES, Simulator
 from warroom.kube.sim.kubeconfig import kubeconfig as make_kubeconfig
 from warroom.kube.sim.kubeconfig import write_kubeconfig
 
-FAST = WatchSettings(timeout_seconds=2, read_timeout=1.0, backoff_base=0.05, backoff_cap=0.2)
-QUICK = LogOptions(tail_lines=5, retry_base=0.05, retry_cap=0.2)
+FAST = WatchSettings(timeout_seconds=2, read_timeout=1.0, backoff=Backoff(0.05, 0.2))
+QUICK = LogOptions(tail_lines=5, retry=Backoff(0.05, 0.2))
 
 
 @pytest.fixture
@@ -123,7 +124,7 @@ def test_dropped_watch_reconnects_and_resumes(
 def test_stalled_watch_is_detected_by_read_timeout(
     sim: Simulator, gateway: Gateway, background: Any, wait_for: Any
 ) -> None:
-    slow = WatchSettings(timeout_seconds=60, read_timeout=1.0, backoff_base=0.05, backoff_cap=0.2)
+    slow = WatchSettings(timeout_seconds=60, read_timeout=1.0, backoff=Backoff(0.05, 0.2))
     watcher = live(background(PodWatcher(gateway, slow)), wait_for)
     sim.state.stall_watches()
     victim = first(sim, "frontend")

@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Footer
 
+from warroom.core.backoff import Backoff
 from warroom.kube.gateway import Gateway, Target
 from warroom.kube.logs import LogOptions
 from warroom.kube.pods import WatchSettings
@@ -23,7 +24,7 @@ from warroom.tui.screens.playbook import PlaybookScreen
 from warroom.tui.widgets.logs import LogsPane, LogView
 from warroom.tui.widgets.pods import PodsPane
 
-FAST = WatchSettings(timeout_seconds=5, read_timeout=2.0, backoff_base=0.05, backoff_cap=0.2)
+FAST = WatchSettings(timeout_seconds=5, read_timeout=2.0, backoff=Backoff(0.05, 0.2))
 
 
 class Harness(App[None]):

@@ -16,6 +16,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
+from warroom.core.backoff import Backoff
 from warroom.core.rfc3339 import format_seconds, parse_ns
 from warroom.core.text import clean
 
@@ -40,15 +41,18 @@ class LogTarget:
         return f"{self.pod}/{self.container}" if self.container else self.pod
 
 
+RETRY = Backoff(base=0.5, cap=5.0)
+"""Waits before asking for a log again while resumed streams bring nothing new."""
+
+
 @dataclass(frozen=True)
 class LogOptions:
     previous: bool = False
     """The last terminated run of the container (a crash's last words); not followed."""
     since_seconds: int | None = None
     tail_lines: int | None = 200
-    retry_base: float = 0.5
-    """Seconds before asking again when a resumed stream had nothing new (grows to retry_cap)."""
-    retry_cap: float = 5.0
+    retry: Backoff = RETRY
+    """Waits before asking again while resumed streams bring nothing new (or fail)."""
 
 
 class LogBuffer:
@@ -154,7 +158,7 @@ class LogFollower:
 
     def run(self) -> None:
         """Stream until the pod is gone, the run is over (`previous`), or `stop()`."""
-        delay = self.options.retry_base
+        waits = self.options.retry.delays()
         while not self._stop.is_set():
             try:
                 fresh = self._stream()
@@ -176,9 +180,10 @@ class LogFollower:
                     self.state = f"ended: {ended}"
                     break
                 self.state = "resuming"
-            delay = self.options.retry_base if fresh else min(delay * 2, self.options.retry_cap)
-            if not fresh:
-                self._stop.wait(delay)
+            if fresh:
+                waits = self.options.retry.delays()
+            else:
+                self._stop.wait(next(waits))
 
     def _query(self) -> list[tuple[str, Any]]:
         query: list[tuple[str, Any]] = [("timestamps", "true")]
