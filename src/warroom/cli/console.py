@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
 import click
 
@@ -29,11 +27,9 @@ def kube_options(command):
 
 def kube_target(kubeconfig, kube_context, namespace, selector, all_namespaces):
     """A cluster to show, or None when there is no kubeconfig anywhere (the panes say how)."""
-    from warroom.kube.gateway import Target
+    from warroom.kube.gateway import Target, kubeconfig_files
 
-    paths = [kubeconfig] if kubeconfig else os.environ.get("KUBECONFIG", "").split(os.pathsep)
-    paths = [p for p in paths if p] or [str(Path.home() / ".kube" / "config")]
-    if not any(Path(p).expanduser().is_file() for p in paths):
+    if not kubeconfig_files(kubeconfig):
         return None
     return Target(kubeconfig, kube_context, namespace, selector, all_namespaces)
 
