@@ -16,7 +16,7 @@ from textual.widgets import Footer
 
 from warroom.core.backoff import Backoff
 from warroom.kube.gateway import Gateway, Target
-from warroom.kube.logs import LogOptions
+from warroom.kube.logs import LogOptions, LogTarget
 from warroom.kube.pods import WatchSettings
 from warroom.kube.sim import NASTY_LOG_LINES, Simulator
 from warroom.resources import styles_dir
@@ -203,3 +203,28 @@ async def test_the_cursor_stays_on_its_pod_when_pods_are_added_above(
         await until(pilot, lambda: pods.table.row_count == 11)
         assert pods.selected is not None and pods.selected.name == chosen.name
         assert pods.table.cursor_row == 7
+
+
+async def test_many_followed_containers_do_not_starve_the_apps_other_workers(
+    sim: Simulator, harness: Harness
+) -> None:
+    """Followers and the pod watcher live as long as the pane: on Textual's shared worker
+    executor (min(32, CPUs + 4) threads) the sixth would wait forever, and so would every
+    short worker after it (saving, the console's poller)."""
+    async with harness.run_test(size=(120, 30)) as pilot:
+        pods = harness.query_one(PodsPane)
+        await until(pilot, lambda: pods.table.row_count == 8)
+        targets = [
+            LogTarget("shop", pod["metadata"]["name"], container["name"])
+            for pod in sim.state.store.list("pods", "shop")
+            for container in pod["spec"]["containers"]
+        ]
+        assert len(targets) == 10
+        logs = harness.query_one(LogsPane)
+        logs.follow(targets, LogOptions(tail_lines=1))
+        session = logs.session
+        assert session is not None
+        await until(pilot, lambda: all(f.state != "starting" for f in session.followers))
+        logs.view.focus()
+        await pilot.press("s")
+        await until(pilot, lambda: list(harness.save_dir.glob("warroom-logs-*.log")))

@@ -323,6 +323,15 @@ class LogSession:
             for index, target in enumerate(self.sources)
         ]
 
+    def start(self) -> None:
+        """Each follower on a daemon thread of its own. They live as long as the session, so
+        they must not sit in a shared pool (Textual's thread workers use the loop's default
+        executor, min(32, CPUs + 4) threads): the sixth follower, and every short worker after
+        it, would wait forever."""
+        for follower in self.followers:
+            name = f"warroom-log-{follower.target.label}"
+            threading.Thread(target=follower.run, name=name, daemon=True).start()
+
     def stop(self) -> None:
         for follower in self.followers:
             follower.stop()

@@ -78,6 +78,10 @@ class PodWatcher:
 
     # -- running (a worker thread) --------------------------------------------------------------
 
+    def start(self) -> None:
+        """`run()` on a daemon thread of its own (not a shared pool: it runs until `stop()`)."""
+        threading.Thread(target=self.run, name="warroom-pods-watch", daemon=True).start()
+
     def stop(self) -> None:
         self._stop.set()
         response = self._response

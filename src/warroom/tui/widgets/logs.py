@@ -1,7 +1,7 @@
 """The logs pane: followed lines from one or many pods, coloured per pod, filterable, pausable.
 
-Followers fill a bounded `LogBuffer` in thread workers; a timer drains it every DRAIN seconds
-in one batch. The view is a line-API widget over a bounded list (only visible rows are drawn),
+Followers fill a bounded `LogBuffer` from threads of their own; a timer drains it every DRAIN
+seconds in one batch. The view is a line-API widget over a bounded list (only visible rows are drawn),
 so a flood costs an append per line, not a render. Text is drawn as plain segments: escape
 codes were stripped by the follower and Rich markup in a line is shown as typed.
 """
@@ -339,15 +339,14 @@ class LogsPane(Widget):
     # -- following -------------------------------------------------------------------------
 
     def follow(self, targets: list[LogTarget], options: LogOptions | None = None) -> None:
-        """Replace what is followed; each target gets a thread worker."""
+        """Replace what is followed; each target gets a follower thread."""
         if self.session is not None:
             self.session.stop()
         self.session = LogSession(self.gateway, targets, options, maxlen=self.max_lines * 2)
         labels = [t.label for t in targets]
         self.view.clear()
         self.view.set_sources(labels, [t.pod for t in targets])
-        for follower in self.session.followers:
-            self.run_worker(follower.run, thread=True, group="logs-follow", exit_on_error=False)
+        self.session.start()
         self._status()
 
     def follow_pod(

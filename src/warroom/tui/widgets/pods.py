@@ -1,6 +1,6 @@
 """The pods pane: kubectl's pod table, live, plus the playbook actions on a pod's deployment.
 
-A `PodWatcher` runs in a thread worker; every REFRESH seconds the pane copies its snapshot
+A `PodWatcher` runs on a thread of its own; every REFRESH seconds the pane copies its snapshot
 (a cheap in-memory dict) on the UI thread and applies only the cells that changed, keyed by
 pod uid, so hundreds of pods and frequent events cost little. Actions: resolve the pod's
 deployment and describe the change in a worker, confirm in `PlaybookScreen`, apply in a
@@ -117,7 +117,7 @@ class PodsPane(Widget, can_focus=False):
         self.watcher.stop()
 
     def _start(self) -> None:
-        self.run_worker(self.watcher.run, thread=True, group="pods-watch", exit_on_error=False)
+        self.watcher.start()
         self._describe_target()
 
     @work(thread=True, group="pods-target", exit_on_error=False)
