@@ -16,7 +16,8 @@ import pytest
 from warroom.core.backoff import Backoff
 from warroom.kube import actions
 from warroom.kube.gateway import Gateway, Target
-from warroom.kube.logs import MAX_LINE, LogOptions, LogSession, LogTarget
+from warroom.kube.loglines import MAX_LINE
+from warroom.kube.logs import LogOptions, LogSession, LogTarget
 from warroom.kube.pods import PodWatcher, WatchSettings
 from warroom.kube.sim import NASTY_LOG_LINES, Simulator
 from warroom.kube.sim.kubeconfig import kubeconfig as make_kubeconfig

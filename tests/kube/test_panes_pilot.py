@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
@@ -118,8 +119,13 @@ async def test_select_follow_filter_pause_pin_save(sim: Simulator, harness: Harn
 
         await pilot.press("space")
         shown = len(view.shown)
+        sim.state.inject_log_lines("shop", selected.row.name, [b"just one"])
+        await until(pilot, lambda: view.pending == 1)
+        await pilot.pause()
+        assert "paused — 1 new line " in str(logs.query_one(".logs-status").render()) + " "
         sim.advance(2)
-        await until(pilot, lambda: view.pending > 0)
+        await until(pilot, lambda: view.pending > 1)
+        await pilot.pause()
         assert len(view.shown) == shown
         assert f"paused — {view.pending} new lines" in str(logs.query_one(".logs-status").render())
         await pilot.press("space")
@@ -228,3 +234,55 @@ async def test_many_followed_containers_do_not_starve_the_apps_other_workers(
         logs.view.focus()
         await pilot.press("s")
         await until(pilot, lambda: list(harness.save_dir.glob("warroom-logs-*.log")))
+
+
+HOSTILE = (
+    "a\ttab, CJK 中文字 wide, e\u0301 combined, \u202eevil\u202c bidi, \u200bzero width, "
+    "\x1b[31mred\x1b[0m \x1b]0;title\x07 escapes, tab\tagain "
+).encode()
+
+
+def pane_rows(app: Harness, pane: LogsPane) -> list[Any]:
+    """The screen rows the pane covers, as the compositor sends them to the terminal."""
+    screen = app.screen._compositor.render_strips()
+    return [screen[y] for y in range(pane.region.y, pane.region.bottom)]
+
+
+def assert_drawn_safely(app: Harness, pane: LogsPane) -> None:
+    width = app.screen.size.width
+    for y, row in enumerate(pane_rows(app, pane)):
+        text = row.text
+        assert row.cell_length == width, (y, text)
+        assert text.isprintable(), (y, ascii(text))  # no tab, escape, bidi or zero-width
+        if 0 < y < pane.region.height - 1:
+            left = row.crop(pane.region.x, pane.region.x + 1).text
+            right = row.crop(pane.region.right - 1, pane.region.right).text
+            assert (left, right) == ("│", "│"), (y, text)
+
+
+async def test_hostile_log_lines_draw_each_row_at_exactly_the_pane_width(
+    sim: Simulator, harness: Harness
+) -> None:
+    async with harness.run_test(size=(100, 24)) as pilot:
+        await select(pilot, "frontend")
+        pod = harness.messages[-1].row.name
+        view = harness.query_one(LogView)
+        pane = harness.query_one(LogsPane)
+        await until(pilot, lambda: len(view.shown) == 20)
+        sim.state.inject_log_lines("shop", pod, [HOSTILE, HOSTILE * 3])
+        await until(pilot, lambda: sum("evil" in line[2] for line in view.shown) == 2)
+        drawn = next(line[2] for line in view.shown if "evil" in line[2])
+        assert drawn.startswith("a       tab, CJK 中文字 wide, e\u0301 combined, ⟨U+202E⟩evil")
+        assert "⟨U+200B⟩zero width, red  escapes, tab " in drawn
+        assert cell_len(drawn[: drawn.index("again")]) % 8 == 0  # the tab stop, in cells
+        view.focus()
+        for keys in ((), ("w",), ("w", "t"), ("w",)):  # as is, wrapped, times, wrapped with times
+            await pilot.press(*keys)
+            await pilot.pause()
+            assert_drawn_safely(harness, pane)
+        assert view.wrap and view.timestamps
+        last = view.shown[-1][2]  # the longest, followed at the bottom: wrapped, all there
+        wrapped = view._end - view._starts[-1]
+        assert wrapped > 3
+        rows = [view.render_line(y).text for y in range(view.size.height)][-wrapped:]
+        assert "".join(row[13:] for row in rows).replace(" ", "") == last.replace(" ", "")

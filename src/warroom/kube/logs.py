@@ -12,21 +12,21 @@ it had to drop) which the logs pane drains on a timer.
 from __future__ import annotations
 
 import threading
-from collections import Counter, deque
+import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from warroom.core.backoff import Backoff
 from warroom.core.rfc3339 import format_seconds, parse_ns
-from warroom.core.text import clean
 
 from .gateway import CONNECT_TIMEOUT, Gateway, explain
+from .loglines import Lines, Raw, Splitter, decode, last_run, raw_lines
 
-MAX_LINE = 16 * 1024
-"""Bytes of one log line kept; the rest is replaced by a "… (N bytes cut)" marker."""
-
-Line = tuple[int, str, str]
-"""(source index, RFC 3339 timestamp from the kubelet, cleaned text)."""
+PAUSE = 0.0002
+"""Seconds a follower sleeps after handing over a chunk of lines. A flood keeps a follower
+busy, and a thread that never blocks keeps the GIL for the whole switch interval (5 ms) each
+time the UI thread asks for it, several times per keystroke; sleeping hands it over at once."""
 
 
 @dataclass(frozen=True)
@@ -59,23 +59,31 @@ class LogBuffer:
     """Lines from every follower of a session, bounded; the oldest go first when it is full."""
 
     def __init__(self, maxlen: int = 100_000) -> None:
-        self._lines: deque[Line] = deque(maxlen=maxlen)
+        self.maxlen = maxlen
+        self._lines = Lines.bounded(maxlen)
         self._lock = threading.Lock()
         self.dropped = 0
         """Lines pushed out before the UI drained them (shown as a gap marker)."""
+        self.decoding = threading.Lock()
+        """Held by a follower while it turns bytes into lines: the session's followers take
+        turns, so however many pods flood at once the UI thread competes for the GIL with one
+        busy thread, not one per pod (the others wait on this lock, GIL released)."""
 
-    def extend(self, lines: list[Line]) -> None:
+    def extend(self, source: int, stamps: list[str], texts: list[str]) -> None:
+        """Lines from one source, oldest first."""
+        if not texts:
+            return
         with self._lock:
-            overflow = len(self._lines) + len(lines) - (self._lines.maxlen or 0)
+            overflow = len(self._lines) + len(texts) - self.maxlen
             if overflow > 0:
                 self.dropped += overflow
-            self._lines.extend(lines)
+            self._lines.append(source, stamps, texts)
 
-    def drain(self) -> tuple[list[Line], int]:
-        """Everything buffered, and how many lines were dropped since the last drain."""
+    def drain(self) -> tuple[Lines, int]:
+        """Everything buffered (oldest first), and how many lines were dropped since the last
+        drain. Swaps the columns for empty ones rather than copying them."""
         with self._lock:
-            lines = list(self._lines)
-            self._lines.clear()
+            lines, self._lines = self._lines, Lines.bounded(self.maxlen)
             dropped, self.dropped = self.dropped, 0
         return lines, dropped
 
@@ -86,40 +94,6 @@ def parse_stamp(stamp: str) -> int:
         return parse_ns(stamp)
     except ValueError:
         return 0
-
-
-class _Splitter:
-    """Bytes to lines with a length cap that holds even for a line with no end in sight."""
-
-    def __init__(self) -> None:
-        self._partial = b""
-        self._cut = 0
-
-    def feed(self, chunk: bytes) -> list[tuple[bytes, int]]:
-        """Complete lines in `chunk` as (first MAX_LINE bytes, bytes cut)."""
-        parts = (self._partial + chunk).split(b"\n")
-        self._partial = parts.pop()
-        out = [
-            (line, 0) if len(line) <= MAX_LINE else (line[:MAX_LINE], len(line) - MAX_LINE)
-            for line in parts
-        ]
-        if out and self._cut:
-            first, cut = out[0]
-            out[0] = (first, cut + self._cut)
-            self._cut = 0
-        if len(self._partial) > MAX_LINE:
-            self._cut += len(self._partial) - MAX_LINE
-            self._partial = self._partial[:MAX_LINE]
-        return out
-
-
-def _decode(raw: bytes, cut: int) -> tuple[str, bytes, str]:
-    """(stamp, raw text for de-duplication, cleaned text for display)."""
-    stamp, _, text = raw.partition(b" ")
-    shown = clean(text.decode("utf-8", "replace"))
-    if cut:
-        shown += f" … ({cut} bytes cut)"
-    return stamp.decode("ascii", "replace"), text, shown
 
 
 class LogFollower:
@@ -223,19 +197,24 @@ class LogFollower:
             return 0
         self.state = "following" if not self.options.previous else "reading previous run"
         overlap = self._overlap()
-        splitter, fresh = _Splitter(), 0
+        splitter, fresh = Splitter(), 0
         try:
             for chunk in self._response.stream(amt=None, decode_content=False):
-                lines = splitter.feed(chunk)
-                if not lines:
+                block, cut = splitter.feed(chunk)
+                if not block:
                     continue
-                decoded = [_decode(raw, cut) for raw, cut in lines]
-                if overlap is not None:
-                    decoded, overlap = _skip_seen(decoded, overlap)
-                if decoded:
-                    fresh += len(decoded)
-                    self._remember(decoded)
-                    self.buffer.extend([(self.source, s, text) for s, _, text in decoded])
+                with self.buffer.decoding:
+                    if overlap is None:
+                        stamps, texts = decode(block, cut)
+                        self._remember_block(block)
+                    else:  # the start of a resumed stream: line by line, skipping the seen
+                        raw, overlap = _skip_seen(raw_lines(block, cut), overlap)
+                        if raw:
+                            self._remember(raw)
+                        stamps, texts = [r[0] for r in raw], [r[2] for r in raw]
+                    self.buffer.extend(self.source, stamps, texts)
+                fresh += len(texts)
+                time.sleep(PAUSE)
         finally:
             self._response = None
             response.response.release_conn()
@@ -246,7 +225,15 @@ class LogFollower:
             return None
         return parse_stamp(self._last_stamp), Counter(self._seen_at_last)
 
-    def _remember(self, decoded: list[tuple[str, bytes, str]]) -> None:
+    def _remember_block(self, block: bytes) -> None:
+        """`_remember` for a block of lines, looking only at its last timestamp's lines."""
+        last, run, whole = last_run(block)
+        if whole and last == self._last_stamp:
+            self._seen_at_last.extend(run)
+        else:
+            self._last_stamp, self._seen_at_last = last, run
+
+    def _remember(self, decoded: list[Raw]) -> None:
         """The last timestamp and the raw lines seen at it, for de-duplicating a resume."""
         last = decoded[-1][0]
         run: list[bytes] = []
@@ -288,8 +275,8 @@ def _running(pod: Any) -> bool:
 
 
 def _skip_seen(
-    decoded: list[tuple[str, bytes, str]], overlap: tuple[int, Counter[bytes]]
-) -> tuple[list[tuple[str, bytes, str]], tuple[int, Counter[bytes]] | None]:
+    decoded: list[Raw], overlap: tuple[int, Counter[bytes]]
+) -> tuple[list[Raw], tuple[int, Counter[bytes]] | None]:
     """Drop lines a resumed stream repeats; the overlap ends at the first later timestamp."""
     last, seen = overlap
     kept = []
