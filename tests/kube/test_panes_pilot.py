@@ -22,7 +22,7 @@ from warroom.kube.pods import WatchSettings
 from warroom.kube.sim import NASTY_LOG_LINES, Simulator
 from warroom.resources import styles_dir
 from warroom.tui.screens.playbook import PlaybookScreen
-from warroom.tui.widgets.logs import LogsPane, LogView
+from warroom.tui.widgets.logs import CURSOR, LogsPane, LogView
 from warroom.tui.widgets.pods import PodsPane
 
 FAST = WatchSettings(timeout_seconds=5, read_timeout=2.0, backoff=Backoff(0.05, 0.2))
@@ -286,3 +286,29 @@ async def test_hostile_log_lines_draw_each_row_at_exactly_the_pane_width(
         assert wrapped > 3
         rows = [view.render_line(y).text for y in range(view.size.height)][-wrapped:]
         assert "".join(row[13:] for row in rows).replace(" ", "") == last.replace(" ", "")
+
+
+async def test_the_cursor_row_is_drawn_where_the_cursor_is(
+    sim: Simulator, harness: Harness
+) -> None:
+    """Moving the cursor redraws only two rows: the screen must still show exactly one."""
+    async with harness.run_test(size=(100, 30)) as pilot:
+        await select(pilot, "frontend")
+        view = harness.query_one(LogView)
+        await until(pilot, lambda: len(view.shown) == 20)
+        view.focus()
+
+        def highlighted() -> list[str]:
+            screen = harness.screen._compositor.render_strips()
+            rows = [screen[y] for y in range(view.region.y, view.region.bottom)]
+            return [
+                row.crop(view.region.x, view.region.right - 1).text.rstrip()
+                for row in rows
+                if any(s.style and s.style.bgcolor == CURSOR.bgcolor for s in row)
+            ]
+
+        for keys in (("up", "up", "up"), ("down",), ("up",) * 5, ("down",) * 2):
+            await pilot.press(*keys)
+            await pilot.pause()
+            assert view.cursor is not None
+            assert highlighted() == [view.shown[view.cursor][2][: view.region.width - 1].rstrip()]

@@ -299,15 +299,18 @@ class LogView(ScrollView, can_focus=True):
     def action_cursor(self, delta: int) -> None:
         if not self.shown:
             return
-        start = self.cursor if self.cursor is not None else len(self.shown) - 1
+        before = self.cursor
+        start = before if before is not None else len(self.shown) - 1
         self.cursor = min(max(start + delta, 0), len(self.shown) - 1)
-        self._show_cursor()
+        self._show_cursor(before)
 
     def action_tail(self) -> None:
         self.cursor = None
         self._relayout()
 
-    def _show_cursor(self) -> None:
+    def _show_cursor(self, before: int | None = None) -> None:
+        """Scroll the cursor into view; when that is not needed, redraw only the rows of the
+        line it left and the line it reached (a key press during a flood draws two rows)."""
         if self.cursor is None:
             return
         row = self._first_row(self.cursor)
@@ -316,7 +319,18 @@ class LogView(ScrollView, can_focus=True):
             self.scroll_to(y=row, animate=False, immediate=True)
         elif row >= top + height:
             self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+        elif before is not None and 0 <= before < len(self.shown):
+            for index in (before, self.cursor):
+                self.refresh_lines(self._first_row(index), self._height_of(index))
+            return
         self.refresh()
+
+    def _height_of(self, index: int) -> int:
+        """Screen rows of shown line `index`."""
+        if not self.wrap:
+            return 1
+        after = self._starts[index + 1] if index + 1 < len(self._starts) else self._end
+        return after - self._starts[index]
 
     def on_click(self, event: Click) -> None:
         index, _ = self._locate(self.scroll_offset.y + event.y)
