@@ -39,7 +39,7 @@ from warroom.kube.gateway import Gateway
 from warroom.kube.loglines import Line, Lines
 from warroom.kube.logs import LogOptions, LogSession, LogTarget
 
-DRAIN = 0.1
+DRAIN = 0.05
 PALETTE = ("#5fafff", "#ffaf5f", "#87d787", "#d787ff", "#5fd7d7", "#ff87af", "#d7d75f", "#afafff")
 HIGHLIGHT = Style(color="#000000", bgcolor="#ffd700", bold=True)
 CURSOR = Style(bgcolor="#264f78")
@@ -421,7 +421,7 @@ class LogsPane(Widget):
         """Replace what is followed; each target gets a follower thread."""
         if self.session is not None:
             self.session.stop()
-        self.session = LogSession(self.gateway, targets, options, maxlen=self.max_lines * 4)
+        self.session = LogSession(self.gateway, targets, options, maxlen=self.max_lines * 2)
         labels = [t.label for t in targets]
         self.view.clear()
         self.view.set_sources(labels, [t.pod for t in targets])
