@@ -84,9 +84,13 @@ async def select(pilot: Any, prefix: str) -> None:
 async def test_select_follow_filter_pause_pin_save(sim: Simulator, harness: Harness) -> None:
     async with harness.run_test(size=(120, 30)) as pilot:
         pods = harness.query_one(PodsPane)
-        await until(pilot, lambda: pods.table.row_count == 8)
-        status = str(pods.query_one(".pods-status").render())
-        assert "warroom-sim · shop · 8 pods · live" in status
+
+        def status() -> str:
+            return str(pods.query_one(".pods-status").render())
+
+        # the rows come with the list; "live" once the watch that follows it is connected
+        await until(pilot, lambda: pods.table.row_count == 8 and status().endswith("live"))
+        assert "warroom-sim · shop · 8 pods · live" in status()
         statuses = {str(pods.table.get_cell(k, "status")) for k in pods.table.rows}
         assert statuses == {"Running", "CrashLoopBackOff"}
         await select(pilot, "frontend")

@@ -12,20 +12,15 @@ it run full collections of the whole app (~100 ms each, several per flood) mid-k
 
 from __future__ import annotations
 
-import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterator, MutableSequence
 from dataclasses import dataclass, field
 from itertools import islice, repeat
 
-from rich.cells import cell_len
-
-from warroom.core.text import clean
+from .safe import shown
 
 MAX_LINE = 16 * 1024
 """Bytes of one log line kept; the rest is replaced by a "… (N bytes cut)" marker."""
-TAB = 8
-"""Cells between tab stops, as terminals set them."""
 
 Line = tuple[int, str, str]
 """One line, when one is asked for: (source index, the kubelet's RFC 3339 timestamp, text safe
@@ -35,47 +30,6 @@ Raw = tuple[str, bytes, str]
 
 _PLAIN = bytes(range(0x20, 0x7F)) + b"\n"
 """Bytes that need no attention: printable ASCII and the line ends."""
-
-
-def shown(text: str) -> str:
-    """Outside text as one row of the pane: escapes and controls gone, tabs expanded to spaces,
-    format characters (bidi overrides, zero-width spaces...) shown as ⟨U+XXXX⟩, so its width in
-    cells is what Rich measures and what the terminal draws.
-
-    Interim: when `warroom.core.text.clean` does all of this (the shared sanitiser), this body
-    becomes `return clean(text).replace("\\n", " ")`."""
-    return _expand_tabs(_visible(clean(text)))
-
-
-def _visible(text: str) -> str:
-    if text.isprintable() or not any(_invisible(char) for char in text):
-        return text
-    return "".join(_marker(char) for char in text)
-
-
-def _invisible(char: str) -> bool:
-    return unicodedata.category(char) in ("Cf", "Cs", "Zl", "Zp")
-
-
-def _marker(char: str) -> str:
-    if not _invisible(char):
-        return char
-    if char in "\u200c\u200d":
-        return ""  # joiners: ordinary in emoji and Indic text, but Rich and terminals disagree
-    return f"⟨U+{ord(char):04X}⟩"
-
-
-def _expand_tabs(text: str) -> str:
-    if "\t" not in text:
-        return text
-    column, pieces = 0, []
-    parts = text.split("\t")
-    for part in parts[:-1]:
-        column += cell_len(part)
-        gap = TAB - column % TAB
-        pieces += [part, " " * gap]
-        column += gap
-    return "".join([*pieces, parts[-1]])
 
 
 class Splitter:
