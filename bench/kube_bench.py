@@ -12,12 +12,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 from textual import events
 from textual.app import App, ComposeResult
+from textual.widget import Widget
 from textual.widgets import Log
 
 from bench.report import Figure, percentile, section
@@ -86,7 +88,7 @@ class ManyPods:
 
 
 class Bench(App[None]):
-    def __init__(self, widget_factory) -> None:
+    def __init__(self, widget_factory: Callable[[], Widget]) -> None:
         super().__init__()
         self._factory = widget_factory
 
@@ -144,7 +146,7 @@ async def _raw_log(lines: list[str]) -> float:
     return len(lines) / elapsed
 
 
-async def _handled_latencies(app: App[None], moved, n: int) -> list[float]:
+async def _handled_latencies(app: App[None], moved: Callable[[], object], n: int) -> list[float]:
     """Key press -> handled, n times: the key goes in through the driver, as a terminal's would,
     and the time is taken when its effect (`moved()`) shows. `Pilot.press` is not used here:
     it then waits for the whole process to go idle, which a watch thread never lets it do."""

@@ -109,7 +109,7 @@ def _condition(status: Obj, kind: str) -> bool:
 
 def _exit_reason(terminated: Obj, prefix: str = "") -> str:
     if terminated.get("reason"):
-        return prefix + terminated["reason"]
+        return prefix + str(terminated["reason"])
     if terminated.get("signal"):
         return f"{prefix}Signal:{terminated['signal']}"
     return f"{prefix}ExitCode:{terminated.get('exitCode', 0)}"

@@ -279,7 +279,7 @@ def _skip_seen(
 ) -> tuple[list[Raw], tuple[int, Counter[bytes]] | None]:
     """Drop lines a resumed stream repeats; the overlap ends at the first later timestamp."""
     last, seen = overlap
-    kept = []
+    kept: list[Raw] = []
     for index, line in enumerate(decoded):
         at = parse_stamp(line[0])
         if at > last:

@@ -212,9 +212,9 @@ class PodsPane(Widget, can_focus=False):
         if added:
             table.sort("name", key=lambda name: name.plain)
         if under_cursor in self._shown:  # rows added or removed above it: stay on that pod
-            row = table.get_row_index(under_cursor)
-            if row != table.cursor_row:
-                table.move_cursor(row=row, animate=False)
+            index = table.get_row_index(under_cursor)
+            if index != table.cursor_row:
+                table.move_cursor(row=index, animate=False)
 
     def _cursor_key(self) -> str | None:
         table = self.table
