@@ -382,3 +382,23 @@ def test_against_a_real_cluster(background: Any, wait_for: Any) -> None:
         )
         follower = background(session.followers[0])
         wait_for(lambda: follower.state != "starting", timeout=30)
+
+
+def test_stop_after_the_stream_ended_by_itself_is_quiet(sim: Simulator, gateway: Gateway) -> None:
+    """`stop()` races its reader: the stream can end (urllib3 returns the connection to the
+    pool, or closes it) just before `stop()` shuts the socket to wake the reader. That raised
+    from the pane's unmount and broke the app's shutdown (1 run in 10 under load)."""
+    core = gateway.core()
+    for finish in ("read", "close"):
+        ended = core.list_namespaced_pod("shop", _preload_content=False)
+        if finish == "read":
+            ended.read()
+        else:
+            ended.close()
+        watcher = PodWatcher(gateway, FAST)
+        watcher._response = ended
+        watcher.stop()
+        follower = LogSession(gateway, [LogTarget("shop", first(sim, "frontend"))]).followers[0]
+        follower._response = ended
+        follower.stop()
+        assert watcher._stop.is_set() and follower.stopped

@@ -7,6 +7,7 @@ methods, which the console calls from worker threads, never at start-up.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -168,6 +169,17 @@ class Gateway:
             for client in self._clients.values():
                 client.close()
             self._clients.clear()
+
+
+def interrupt(response: Any) -> None:
+    """Wake a thread blocked reading a streaming response by shutting its socket down.
+
+    The stream may have ended meanwhile (urllib3 returned the connection to the pool or closed
+    it: RuntimeError, ValueError, OSError); then there is nobody to wake."""
+    if response is None:
+        return
+    with contextlib.suppress(RuntimeError, ValueError, OSError):
+        response.shutdown()
 
 
 HINTS = {

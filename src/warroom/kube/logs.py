@@ -20,7 +20,7 @@ from typing import Any
 from warroom.core.backoff import Backoff
 from warroom.core.rfc3339 import format_seconds, parse_ns
 
-from .gateway import CONNECT_TIMEOUT, Gateway, explain
+from .gateway import CONNECT_TIMEOUT, Gateway, explain, interrupt
 from .loglines import Lines, Raw, Splitter, decode, last_run, raw_lines
 
 PAUSE = 0.0002
@@ -122,9 +122,7 @@ class LogFollower:
 
     def stop(self) -> None:
         self._stop.set()
-        response = self._response
-        if response is not None:
-            response.shutdown()
+        interrupt(self._response)
 
     @property
     def stopped(self) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 from warroom.core.backoff import Backoff
 
 from .columns import PodRow, pod_row
-from .gateway import CONNECT_TIMEOUT, Gateway, GatewayError, explain
+from .gateway import CONNECT_TIMEOUT, Gateway, GatewayError, explain, interrupt
 
 RECONNECT = Backoff(base=0.5, cap=30.0)
 """Waits between failed list/watch attempts."""
@@ -84,9 +84,7 @@ class PodWatcher:
 
     def stop(self) -> None:
         self._stop.set()
-        response = self._response
-        if response is not None:
-            response.shutdown()
+        interrupt(self._response)
 
     def run(self) -> None:
         """List and watch until `stop()`; never raises."""
