@@ -5,8 +5,10 @@ proxy timeouts do this) the follower asks again with `sinceTime` = the last time
 API server truncates sinceTime to whole seconds, so the overlap is skipped by timestamp, and at
 the last timestamp itself by remembering the lines already seen there: no duplicates, no gaps.
 
-Workers never touch the UI: they append whole chunks to a `LogBuffer` (bounded, counting what
-it had to drop) which the logs pane drains on a timer.
+Followers never touch the UI: each runs on a thread of its own and appends whole chunks, as
+columns, to its session's `LogBuffer` (bounded, counting what it had to drop), which the logs
+pane drains on a timer. A session's followers decode one at a time and pause after each chunk,
+so however many pods flood, the UI thread has one GIL holder to wait for, and not for long.
 """
 
 from __future__ import annotations
