@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from warroom.core.rfc3339 import SECOND
+from warroom.kube.columns import human_duration, parse_time, pod_row
 from warroom.kube.sim import ManualClock, Simulator
-from warroom.kube.status import SECOND, human_duration, parse_time, pod_row
 
 T0 = "2026-11-22T14:00:00Z"
 NOW = parse_time("2026-11-22T14:10:00Z") or 0
@@ -218,6 +219,11 @@ def test_hostile_pod_fields_are_cleaned() -> None:
     obj["metadata"]["name"] = "evil\x1b[2Jpod"
     row = pod_row(obj)
     assert (row.name, row.status) == ("evilpod", "CrashLoop")
+    bidi = pod([waiting("Crash\u202eLoop\tBack\u200bOff")])
+    bidi["spec"]["nodeName"] = "node\u2066-1"
+    row = pod_row(bidi)
+    assert row.status == "Crash⟨U+202E⟩Loop Back⟨U+200B⟩Off" and row.node == "node⟨U+2066⟩-1"
+    assert all(cell.isprintable() for cell in row.cells(NOW))
 
 
 def _kubectl_rows(output: str) -> dict[str, list[str]]:

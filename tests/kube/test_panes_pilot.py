@@ -9,21 +9,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Footer
 
+from warroom.core.backoff import Backoff
 from warroom.kube.gateway import Gateway, Target
-from warroom.kube.logs import LogOptions
+from warroom.kube.logs import LogOptions, LogTarget
 from warroom.kube.pods import WatchSettings
 from warroom.kube.sim import NASTY_LOG_LINES, Simulator
 from warroom.resources import styles_dir
 from warroom.tui.screens.playbook import PlaybookScreen
-from warroom.tui.widgets.logs import LogsPane, LogView
+from warroom.tui.widgets.logs import CURSOR, LogsPane, LogView
 from warroom.tui.widgets.pods import PodsPane
 
-FAST = WatchSettings(timeout_seconds=5, read_timeout=2.0, backoff_base=0.05, backoff_cap=0.2)
+FAST = WatchSettings(timeout_seconds=5, read_timeout=2.0, backoff=Backoff(0.05, 0.2))
 
 
 class Harness(App[None]):
@@ -82,9 +84,13 @@ async def select(pilot: Any, prefix: str) -> None:
 async def test_select_follow_filter_pause_pin_save(sim: Simulator, harness: Harness) -> None:
     async with harness.run_test(size=(120, 30)) as pilot:
         pods = harness.query_one(PodsPane)
-        await until(pilot, lambda: pods.table.row_count == 8)
-        status = str(pods.query_one(".pods-status").render())
-        assert "warroom-sim · shop · 8 pods · live" in status
+
+        def status() -> str:
+            return str(pods.query_one(".pods-status").render())
+
+        # the rows come with the list; "live" once the watch that follows it is connected
+        await until(pilot, lambda: pods.table.row_count == 8 and status().endswith("live"))
+        assert "warroom-sim · shop · 8 pods · live" in status()
         statuses = {str(pods.table.get_cell(k, "status")) for k in pods.table.rows}
         assert statuses == {"Running", "CrashLoopBackOff"}
         await select(pilot, "frontend")
@@ -117,8 +123,13 @@ async def test_select_follow_filter_pause_pin_save(sim: Simulator, harness: Harn
 
         await pilot.press("space")
         shown = len(view.shown)
+        sim.state.inject_log_lines("shop", selected.row.name, [b"just one"])
+        await until(pilot, lambda: view.pending == 1)
+        await pilot.pause()
+        assert "paused — 1 new line " in str(logs.query_one(".logs-status").render()) + " "
         sim.advance(2)
-        await until(pilot, lambda: view.pending > 0)
+        await until(pilot, lambda: view.pending > 1)
+        await pilot.pause()
         assert len(view.shown) == shown
         assert f"paused — {view.pending} new lines" in str(logs.query_one(".logs-status").render())
         await pilot.press("space")
@@ -202,3 +213,106 @@ async def test_the_cursor_stays_on_its_pod_when_pods_are_added_above(
         await until(pilot, lambda: pods.table.row_count == 11)
         assert pods.selected is not None and pods.selected.name == chosen.name
         assert pods.table.cursor_row == 7
+
+
+async def test_many_followed_containers_do_not_starve_the_apps_other_workers(
+    sim: Simulator, harness: Harness
+) -> None:
+    """Followers and the pod watcher live as long as the pane: on Textual's shared worker
+    executor (min(32, CPUs + 4) threads) the sixth would wait forever, and so would every
+    short worker after it (saving, the console's poller)."""
+    async with harness.run_test(size=(120, 30)) as pilot:
+        pods = harness.query_one(PodsPane)
+        await until(pilot, lambda: pods.table.row_count == 8)
+        targets = [
+            LogTarget("shop", pod["metadata"]["name"], container["name"])
+            for pod in sim.state.store.list("pods", "shop")
+            for container in pod["spec"]["containers"]
+        ]
+        assert len(targets) == 10
+        logs = harness.query_one(LogsPane)
+        logs.follow(targets, LogOptions(tail_lines=1))
+        session = logs.session
+        assert session is not None
+        await until(pilot, lambda: all(f.state != "starting" for f in session.followers))
+        logs.view.focus()
+        await pilot.press("s")
+        await until(pilot, lambda: list(harness.save_dir.glob("warroom-logs-*.log")))
+
+
+HOSTILE = (
+    "a\ttab, CJK 中文字 wide, e\u0301 combined, \u202eevil\u202c bidi, \u200bzero width, "
+    "\x1b[31mred\x1b[0m \x1b]0;title\x07 escapes, tab\tagain "
+).encode()
+
+
+def pane_rows(app: Harness, pane: LogsPane) -> list[Any]:
+    """The screen rows the pane covers, as the compositor sends them to the terminal."""
+    screen = app.screen._compositor.render_strips()
+    return [screen[y] for y in range(pane.region.y, pane.region.bottom)]
+
+
+def assert_drawn_safely(app: Harness, pane: LogsPane) -> None:
+    width = app.screen.size.width
+    for y, row in enumerate(pane_rows(app, pane)):
+        text = row.text
+        assert row.cell_length == width, (y, text)
+        assert text.isprintable(), (y, ascii(text))  # no tab, escape, bidi or zero-width
+        if 0 < y < pane.region.height - 1:
+            left = row.crop(pane.region.x, pane.region.x + 1).text
+            right = row.crop(pane.region.right - 1, pane.region.right).text
+            assert (left, right) == ("│", "│"), (y, text)
+
+
+async def test_hostile_log_lines_draw_each_row_at_exactly_the_pane_width(
+    sim: Simulator, harness: Harness
+) -> None:
+    async with harness.run_test(size=(100, 24)) as pilot:
+        await select(pilot, "frontend")
+        pod = harness.messages[-1].row.name
+        view = harness.query_one(LogView)
+        pane = harness.query_one(LogsPane)
+        await until(pilot, lambda: len(view.shown) == 20)
+        sim.state.inject_log_lines("shop", pod, [HOSTILE, HOSTILE * 3])
+        await until(pilot, lambda: sum("evil" in line[2] for line in view.shown) == 2)
+        drawn = next(line[2] for line in view.shown if "evil" in line[2])
+        assert drawn.startswith("a       tab, CJK 中文字 wide, e\u0301 combined, ⟨U+202E⟩evil")
+        assert "⟨U+200B⟩zero width, red  escapes, tab " in drawn
+        assert cell_len(drawn[: drawn.index("again")]) % 8 == 0  # the tab stop, in cells
+        view.focus()
+        for keys in ((), ("w",), ("w", "t"), ("w",)):  # as is, wrapped, times, wrapped with times
+            await pilot.press(*keys)
+            await pilot.pause()
+            assert_drawn_safely(harness, pane)
+        assert view.wrap and view.timestamps
+        last = view.shown[-1][2]  # the longest, followed at the bottom: wrapped, all there
+        wrapped = view._end - view._starts[-1]
+        assert wrapped > 3
+        rows = [view.render_line(y).text for y in range(view.size.height)][-wrapped:]
+        assert "".join(row[13:] for row in rows).replace(" ", "") == last.replace(" ", "")
+
+
+async def test_the_cursor_row_is_drawn_where_the_cursor_is(
+    sim: Simulator, harness: Harness
+) -> None:
+    """Moving the cursor redraws only two rows: the screen must still show exactly one."""
+    async with harness.run_test(size=(100, 30)) as pilot:
+        await select(pilot, "frontend")
+        view = harness.query_one(LogView)
+        await until(pilot, lambda: len(view.shown) == 20)
+        view.focus()
+
+        def highlighted() -> list[str]:
+            screen = harness.screen._compositor.render_strips()
+            rows = [screen[y] for y in range(view.region.y, view.region.bottom)]
+            return [
+                row.crop(view.region.x, view.region.right - 1).text.rstrip()
+                for row in rows
+                if any(s.style and s.style.bgcolor == CURSOR.bgcolor for s in row)
+            ]
+
+        for keys in (("up", "up", "up"), ("down",), ("up",) * 5, ("down",) * 2):
+            await pilot.press(*keys)
+            await pilot.pause()
+            assert view.cursor is not None
+            assert highlighted() == [view.shown[view.cursor][2][: view.region.width - 1].rstrip()]

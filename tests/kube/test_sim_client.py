@@ -15,8 +15,8 @@ from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
+from warroom.core.rfc3339 import SECOND, format_nano, parse_ns
 from warroom.kube.sim import NASTY_LOG_LINES, Flood, ManualClock, Simulator
-from warroom.kube.sim.clock import SECOND, parse_rfc3339, rfc3339nano
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
@@ -63,7 +63,7 @@ def stamped(body: bytes) -> list[tuple[int, bytes]]:
     result = []
     for line in body.splitlines():
         stamp, _, text = line.partition(b" ")
-        result.append((parse_rfc3339(stamp.decode()), text))
+        result.append((parse_ns(stamp.decode()), text))
     return result
 
 
@@ -236,7 +236,7 @@ def test_logs_tail_timestamps_since_time_and_since_seconds(
         text for _, text in tail
     ]
     since = tail[2][0]
-    after = stamped(raw_log(api, pod, sinceTime=rfc3339nano(since), timestamps="true"))
+    after = stamped(raw_log(api, pod, sinceTime=format_nano(since), timestamps="true"))
     # The API server hands sinceTime to the kubelet at whole-second precision.
     whole = since // SECOND * SECOND
     assert all(at >= whole for at, _ in after)
@@ -322,9 +322,9 @@ def test_a_cut_log_stream_resumes_by_since_time_without_gaps(
     first = stamped(b"".join(reader.until_end()))
     sim.advance(3)
     last_seen = first[-1][0]
-    resumed = stamped(raw_log(api, pod, sinceTime=rfc3339nano(last_seen), timestamps="true"))
+    resumed = stamped(raw_log(api, pod, sinceTime=format_nano(last_seen), timestamps="true"))
     combined = first + [line for line in resumed if line[0] > last_seen]
-    whole = stamped(raw_log(api, pod, sinceTime=rfc3339nano(first[0][0]), timestamps="true"))
+    whole = stamped(raw_log(api, pod, sinceTime=format_nano(first[0][0]), timestamps="true"))
     assert combined == [line for line in whole if line[0] >= first[0][0]]
     assert sim.state.store.get("pods", "shop", pod)["status"]["phase"] == "Running"
 

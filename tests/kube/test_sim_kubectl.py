@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 
-from warroom.kube.sim import ManualClock, Simulator
+from warroom.core.rfc3339 import SECOND
+from warroom.kube.columns import pod_row
+from warroom.kube.sim import ManualClock, Simulator, workloads
+from warroom.kube.sim.workloads import Behaviour
 
 
 @pytest.fixture
@@ -147,3 +150,76 @@ def test_errors_reach_kubectl_as_the_real_server_sends_them(
         locked_out = kubectl_for(secured.write_kubeconfig(tmp_path / "secured"))
         unauthorized = locked_out("get", "pods", check=False)
     assert "error: You must be logged in to the server" in unauthorized.stderr
+
+
+PROXY, APP, JOB = "lab/proxy:1", "lab/app:1", "lab/job:1"
+
+
+def lab_pod(sim: Simulator, app: str) -> dict[str, Any]:
+    return next(
+        p for p in sim.state.store.list("pods", "lab") if p["metadata"]["labels"]["app"] == app
+    )
+
+
+def advance_until(sim: Simulator, condition: Any, limit: float = 60) -> None:
+    """Move the manual clock in quarter seconds (shorter than any state we look for)."""
+    waited = 0.0
+    while not condition():
+        assert waited < limit, "the cluster never got there"
+        sim.advance(0.25)
+        waited += 0.25
+
+
+def test_get_pods_status_follows_the_consoles_rules(sim: Simulator, kubectl: Any) -> None:
+    """Sidecars count in READY and RESTARTS, a completed container beside a running one is
+    NotReady, a deleted pod is Terminating: kubectl prints what `pod_row` computes."""
+    sim.state.images.update(
+        {
+            PROXY: Behaviour(workloads.envoy, runs_for=4 * SECOND, exit_code=1),
+            APP: Behaviour(workloads.generic),
+            JOB: Behaviour(workloads.generic, runs_for=3 * SECOND),
+        }
+    )
+    sim.state.add_namespace("lab")
+    sidecar = {"name": "proxy", "image": PROXY, "restartPolicy": "Always"}
+    app = {"name": "app", "image": APP}
+    sim.state.add_deployment("lab", "mesh", [app], init_containers=[sidecar])
+    sim.state.add_deployment("lab", "batch", [app, {"name": "job", "image": JOB}])
+
+    def cells(app: str) -> list[str]:
+        table = rows(kubectl("get", "pods", "-n", "lab").stdout)
+        return next(cells for name, cells in table.items() if name.startswith(app))[1:4]
+
+    def ready(pod: dict[str, Any]) -> bool:
+        return any(
+            c["type"] == "Ready" and c["status"] == "True" for c in pod["status"]["conditions"]
+        )
+
+    advance_until(sim, lambda: ready(lab_pod(sim, "mesh")))
+    assert cells("mesh") == ["2/2", "Running", "0"]
+
+    def job_state() -> dict[str, Any]:
+        return lab_pod(sim, "batch")["status"]["containerStatuses"][1]["state"]
+
+    advance_until(sim, lambda: "terminated" in job_state())
+    assert job_state()["terminated"]["reason"] == "Completed"
+    assert cells("batch") == ["1/2", "NotReady", "0"]
+
+    def proxy() -> dict[str, Any]:
+        return lab_pod(sim, "mesh")["status"]["initContainerStatuses"][0]
+
+    advance_until(sim, lambda: proxy()["restartCount"] == 1 and proxy()["ready"])
+    ready_, status, restarts = cells("mesh")
+    assert (ready_, status) == ("2/2", "Running")
+    assert re.fullmatch(r"1 \(\d+s ago\)", restarts), restarts
+
+    listing = json.loads(kubectl("get", "pods", "-A", "-o", "json").stdout)["items"]
+    table = rows(kubectl("get", "pods", "-A").stdout)
+    for pod in listing:
+        shown = pod_row(pod).cells(sim.state.now)
+        key = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+        assert table[key][2:6] == [shown[1], shown[2], shown[3], shown[4]], key
+
+    mesh = lab_pod(sim, "mesh")["metadata"]["name"]
+    sim.state.delete_pod("lab", mesh)
+    assert rows(kubectl("get", "pods", "-n", "lab").stdout)[mesh][2] == "Terminating"

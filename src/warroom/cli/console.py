@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from warroom.cli.context import Ctx, Failure
 from warroom.store import StoreError
+
+if TYPE_CHECKING:
+    from warroom.kube.gateway import Target
 
 
 def kube_options(command):
@@ -27,15 +29,19 @@ def kube_options(command):
     return command
 
 
-def kube_target(kubeconfig, kube_context, namespace, selector, all_namespaces):
+def kube_target(
+    kubeconfig: str | None,
+    kube_context: str | None,
+    namespace: str | None,
+    selector: str | None,
+    all_namespaces: bool,
+) -> Target | None:
     """A cluster to show, or None when there is no kubeconfig anywhere (the panes say how)."""
-    from warroom.kube.gateway import Target
+    from warroom.kube.gateway import Target, kubeconfig_files
 
-    paths = [kubeconfig] if kubeconfig else os.environ.get("KUBECONFIG", "").split(os.pathsep)
-    paths = [p for p in paths if p] or [str(Path.home() / ".kube" / "config")]
-    if not any(Path(p).expanduser().is_file() for p in paths):
+    if not kubeconfig_files(kubeconfig):
         return None
-    return Target(kubeconfig, kube_context, namespace, selector, all_namespaces)
+    return Target(kubeconfig, kube_context, namespace, selector or "", all_namespaces)
 
 
 def open_console(ctx: Ctx, ref: str | None, kube=None) -> None:

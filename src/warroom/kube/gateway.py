@@ -7,6 +7,7 @@ methods, which the console calls from worker threads, never at start-up.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -51,13 +52,19 @@ class Target:
     """-A."""
 
 
-def _config_paths(kubeconfig: str | None) -> list[Path]:
+def kubeconfig_paths(kubeconfig: str | None = None) -> list[Path]:
+    """Where kubectl looks: --kubeconfig, else every path in $KUBECONFIG, else ~/.kube/config.
+
+    Read from the environment on every call (the client's own default is fixed at import)."""
     if kubeconfig:
         return [Path(kubeconfig).expanduser()]
-    env = os.environ.get("KUBECONFIG")
-    if env:
-        return [Path(p).expanduser() for p in env.split(os.pathsep) if p]
-    return [Path("~/.kube/config").expanduser()]
+    listed = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    return [Path(p).expanduser() for p in listed] or [Path("~/.kube/config").expanduser()]
+
+
+def kubeconfig_files(kubeconfig: str | None = None) -> list[Path]:
+    """The kubeconfig paths that are files; the client merges them in this order, as kubectl."""
+    return [path for path in kubeconfig_paths(kubeconfig) if path.is_file()]
 
 
 class Gateway:
@@ -71,13 +78,10 @@ class Gateway:
     # -- kubeconfig -----------------------------------------------------------------------
 
     def _config_file(self) -> str:
-        """The kubeconfig path(s), joined as $KUBECONFIG is; the client merges them like kubectl.
-
-        Read on every call: the client's own default is fixed when it is imported."""
-        paths = _config_paths(self.target.kubeconfig)
-        existing = [str(p) for p in paths if p.exists()]
+        """The kubeconfig file(s), joined as $KUBECONFIG is, for the client to merge."""
+        existing = [str(p) for p in kubeconfig_files(self.target.kubeconfig)]
         if not existing:
-            shown = os.pathsep.join(str(p) for p in paths)
+            shown = os.pathsep.join(str(p) for p in kubeconfig_paths(self.target.kubeconfig))
             raise GatewayError(
                 f"no kubeconfig at {shown}",
                 "run `warroom sim` for a local cluster, or pass --kubeconfig / set KUBECONFIG",
@@ -165,6 +169,17 @@ class Gateway:
             for client in self._clients.values():
                 client.close()
             self._clients.clear()
+
+
+def interrupt(response: Any) -> None:
+    """Wake a thread blocked reading a streaming response by shutting its socket down.
+
+    The stream may have ended meanwhile (urllib3 returned the connection to the pool or closed
+    it: RuntimeError, ValueError, OSError); then there is nobody to wake."""
+    if response is None:
+        return
+    with contextlib.suppress(RuntimeError, ValueError, OSError):
+        response.shutdown()
 
 
 HINTS = {

@@ -5,28 +5,30 @@ proxy timeouts do this) the follower asks again with `sinceTime` = the last time
 API server truncates sinceTime to whole seconds, so the overlap is skipped by timestamp, and at
 the last timestamp itself by remembering the lines already seen there: no duplicates, no gaps.
 
-Workers never touch the UI: they append whole chunks to a `LogBuffer` (bounded, counting what
-it had to drop) which the logs pane drains on a timer.
+Followers never touch the UI: each runs on a thread of its own and appends whole chunks, as
+columns, to its session's `LogBuffer` (bounded, counting what it had to drop), which the logs
+pane drains on a timer. A session's followers decode one at a time and pause after each chunk,
+so however many pods flood, the UI thread has one GIL holder to wait for, and not for long.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import Counter, deque
+import time
+from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from warroom.core.text import clean
+from warroom.core.backoff import Backoff
+from warroom.core.rfc3339 import format_seconds, parse_ns
 
-from .gateway import CONNECT_TIMEOUT, Gateway, explain
+from .gateway import CONNECT_TIMEOUT, Gateway, explain, interrupt
+from .loglines import Lines, Raw, Splitter, decode, last_run, raw_lines
 
-MAX_LINE = 16 * 1024
-"""Bytes of one log line kept; the rest is replaced by a "… (N bytes cut)" marker."""
-SECOND = 1_000_000_000
-
-Line = tuple[int, str, str]
-"""(source index, RFC 3339 timestamp from the kubelet, cleaned text)."""
+PAUSE = 0.0002
+"""Seconds a follower sleeps after handing over a chunk of lines. A flood keeps a follower
+busy, and a thread that never blocks keeps the GIL for the whole switch interval (5 ms) each
+time the UI thread asks for it, several times per keystroke; sleeping hands it over at once."""
 
 
 @dataclass(frozen=True)
@@ -41,101 +43,59 @@ class LogTarget:
         return f"{self.pod}/{self.container}" if self.container else self.pod
 
 
+RETRY = Backoff(base=0.5, cap=5.0)
+"""Waits before asking for a log again while resumed streams bring nothing new."""
+
+
 @dataclass(frozen=True)
 class LogOptions:
     previous: bool = False
     """The last terminated run of the container (a crash's last words); not followed."""
     since_seconds: int | None = None
     tail_lines: int | None = 200
-    retry_base: float = 0.5
-    """Seconds before asking again when a resumed stream had nothing new (grows to retry_cap)."""
-    retry_cap: float = 5.0
+    retry: Backoff = RETRY
+    """Waits before asking again while resumed streams bring nothing new (or fail)."""
 
 
 class LogBuffer:
     """Lines from every follower of a session, bounded; the oldest go first when it is full."""
 
     def __init__(self, maxlen: int = 100_000) -> None:
-        self._lines: deque[Line] = deque(maxlen=maxlen)
+        self.maxlen = maxlen
+        self._lines = Lines.bounded(maxlen)
         self._lock = threading.Lock()
         self.dropped = 0
         """Lines pushed out before the UI drained them (shown as a gap marker)."""
+        self.decoding = threading.Lock()
+        """Held by a follower while it turns bytes into lines: the session's followers take
+        turns, so however many pods flood at once the UI thread competes for the GIL with one
+        busy thread, not one per pod (the others wait on this lock, GIL released)."""
 
-    def extend(self, lines: list[Line]) -> None:
+    def extend(self, source: int, stamps: list[str], texts: list[str]) -> None:
+        """Lines from one source, oldest first."""
+        if not texts:
+            return
         with self._lock:
-            overflow = len(self._lines) + len(lines) - (self._lines.maxlen or 0)
+            overflow = len(self._lines) + len(texts) - self.maxlen
             if overflow > 0:
                 self.dropped += overflow
-            self._lines.extend(lines)
+            self._lines.append(source, stamps, texts)
 
-    def drain(self) -> tuple[list[Line], int]:
-        """Everything buffered, and how many lines were dropped since the last drain."""
+    def drain(self) -> tuple[Lines, int]:
+        """Everything buffered (oldest first), and how many lines were dropped since the last
+        drain. Swaps the columns for empty ones rather than copying them."""
         with self._lock:
-            lines = list(self._lines)
-            self._lines.clear()
+            lines, self._lines = self._lines, Lines.bounded(self.maxlen)
             dropped, self.dropped = self.dropped, 0
         return lines, dropped
 
 
 def parse_stamp(stamp: str) -> int:
     """The kubelet's RFC3339Nano timestamp to ns since the epoch (0 if unparsable)."""
-    head, dot, rest = stamp.partition(".")
-    frac = 0
-    if dot:
-        digits = rest.rstrip("Zz")
-        tail = ""
-        for i, char in enumerate(digits):
-            if not char.isdigit():
-                digits, tail = digits[:i], digits[i:]
-                break
-        frac = int(digits[:9].ljust(9, "0") or 0)
-        head += tail
     try:
-        moment = datetime.fromisoformat(head.replace("Z", "+00:00").replace("z", "+00:00"))
+        return parse_ns(stamp)
     except ValueError:
         return 0
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp()) * SECOND + frac
-
-
-def format_since(ns: int) -> str:
-    """A sinceTime parameter (the server keeps whole seconds; so do we, explicitly)."""
-    return datetime.fromtimestamp(ns // SECOND, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class _Splitter:
-    """Bytes to lines with a length cap that holds even for a line with no end in sight."""
-
-    def __init__(self) -> None:
-        self._partial = b""
-        self._cut = 0
-
-    def feed(self, chunk: bytes) -> list[tuple[bytes, int]]:
-        """Complete lines in `chunk` as (first MAX_LINE bytes, bytes cut)."""
-        parts = (self._partial + chunk).split(b"\n")
-        self._partial = parts.pop()
-        out = [
-            (line, 0) if len(line) <= MAX_LINE else (line[:MAX_LINE], len(line) - MAX_LINE)
-            for line in parts
-        ]
-        if out and self._cut:
-            first, cut = out[0]
-            out[0] = (first, cut + self._cut)
-            self._cut = 0
-        if len(self._partial) > MAX_LINE:
-            self._cut += len(self._partial) - MAX_LINE
-            self._partial = self._partial[:MAX_LINE]
-        return out
-
-
-def _decode(raw: bytes, cut: int) -> tuple[str, bytes, str]:
-    """(stamp, raw text for de-duplication, cleaned text for display)."""
-    stamp, _, text = raw.partition(b" ")
-    shown = clean(text.decode("utf-8", "replace"))
-    if cut:
-        shown += f" … ({cut} bytes cut)"
-    return stamp.decode("ascii", "replace"), text, shown
 
 
 class LogFollower:
@@ -164,9 +124,7 @@ class LogFollower:
 
     def stop(self) -> None:
         self._stop.set()
-        response = self._response
-        if response is not None:
-            response.shutdown()
+        interrupt(self._response)
 
     @property
     def stopped(self) -> bool:
@@ -174,7 +132,7 @@ class LogFollower:
 
     def run(self) -> None:
         """Stream until the pod is gone, the run is over (`previous`), or `stop()`."""
-        delay = self.options.retry_base
+        waits = self.options.retry.delays()
         while not self._stop.is_set():
             try:
                 fresh = self._stream()
@@ -196,9 +154,10 @@ class LogFollower:
                     self.state = f"ended: {ended}"
                     break
                 self.state = "resuming"
-            delay = self.options.retry_base if fresh else min(delay * 2, self.options.retry_cap)
-            if not fresh:
-                self._stop.wait(delay)
+            if fresh:
+                waits = self.options.retry.delays()
+            else:
+                self._stop.wait(next(waits))
 
     def _query(self) -> list[tuple[str, Any]]:
         query: list[tuple[str, Any]] = [("timestamps", "true")]
@@ -209,7 +168,7 @@ class LogFollower:
         if self.target.container:
             query.append(("container", self.target.container))
         if self._last_stamp:
-            query.append(("sinceTime", format_since(parse_stamp(self._last_stamp))))
+            query.append(("sinceTime", format_seconds(parse_stamp(self._last_stamp))))
         elif self.options.since_seconds is not None:
             query.append(("sinceSeconds", self.options.since_seconds))
         elif self.options.tail_lines is not None:
@@ -238,19 +197,24 @@ class LogFollower:
             return 0
         self.state = "following" if not self.options.previous else "reading previous run"
         overlap = self._overlap()
-        splitter, fresh = _Splitter(), 0
+        splitter, fresh = Splitter(), 0
         try:
             for chunk in self._response.stream(amt=None, decode_content=False):
-                lines = splitter.feed(chunk)
-                if not lines:
+                block, cut = splitter.feed(chunk)
+                if not block:
                     continue
-                decoded = [_decode(raw, cut) for raw, cut in lines]
-                if overlap is not None:
-                    decoded, overlap = _skip_seen(decoded, overlap)
-                if decoded:
-                    fresh += len(decoded)
-                    self._remember(decoded)
-                    self.buffer.extend([(self.source, s, text) for s, _, text in decoded])
+                with self.buffer.decoding:
+                    if overlap is None:
+                        stamps, texts = decode(block, cut)
+                        self._remember_block(block)
+                    else:  # the start of a resumed stream: line by line, skipping the seen
+                        raw, overlap = _skip_seen(raw_lines(block, cut), overlap)
+                        if raw:
+                            self._remember(raw)
+                        stamps, texts = [r[0] for r in raw], [r[2] for r in raw]
+                    self.buffer.extend(self.source, stamps, texts)
+                fresh += len(texts)
+                time.sleep(PAUSE)
         finally:
             self._response = None
             response.response.release_conn()
@@ -261,7 +225,15 @@ class LogFollower:
             return None
         return parse_stamp(self._last_stamp), Counter(self._seen_at_last)
 
-    def _remember(self, decoded: list[tuple[str, bytes, str]]) -> None:
+    def _remember_block(self, block: bytes) -> None:
+        """`_remember` for a block of lines, looking only at its last timestamp's lines."""
+        last, run, whole = last_run(block)
+        if whole and last == self._last_stamp:
+            self._seen_at_last.extend(run)
+        else:
+            self._last_stamp, self._seen_at_last = last, run
+
+    def _remember(self, decoded: list[Raw]) -> None:
         """The last timestamp and the raw lines seen at it, for de-duplicating a resume."""
         last = decoded[-1][0]
         run: list[bytes] = []
@@ -303,11 +275,11 @@ def _running(pod: Any) -> bool:
 
 
 def _skip_seen(
-    decoded: list[tuple[str, bytes, str]], overlap: tuple[int, Counter[bytes]]
-) -> tuple[list[tuple[str, bytes, str]], tuple[int, Counter[bytes]] | None]:
+    decoded: list[Raw], overlap: tuple[int, Counter[bytes]]
+) -> tuple[list[Raw], tuple[int, Counter[bytes]] | None]:
     """Drop lines a resumed stream repeats; the overlap ends at the first later timestamp."""
     last, seen = overlap
-    kept = []
+    kept: list[Raw] = []
     for index, line in enumerate(decoded):
         at = parse_stamp(line[0])
         if at > last:
@@ -337,6 +309,15 @@ class LogSession:
             LogFollower(gateway, target, self.options, self.buffer, index)
             for index, target in enumerate(self.sources)
         ]
+
+    def start(self) -> None:
+        """Each follower on a daemon thread of its own. They live as long as the session, so
+        they must not sit in a shared pool (Textual's thread workers use the loop's default
+        executor, min(32, CPUs + 4) threads): the sixth follower, and every short worker after
+        it, would wait forever."""
+        for follower in self.followers:
+            name = f"warroom-log-{follower.target.label}"
+            threading.Thread(target=follower.run, name=name, daemon=True).start()
 
     def stop(self) -> None:
         for follower in self.followers:

@@ -9,13 +9,17 @@ backs off (capped, jittered). The UI reads `snapshot()`, a cheap copy, on its ow
 from __future__ import annotations
 
 import json
-import random
 import threading
 from dataclasses import dataclass
 from typing import Any
 
-from .gateway import CONNECT_TIMEOUT, Gateway, GatewayError, explain
-from .status import PodRow, pod_row
+from warroom.core.backoff import Backoff
+
+from .columns import PodRow, pod_row
+from .gateway import CONNECT_TIMEOUT, Gateway, GatewayError, explain, interrupt
+
+RECONNECT = Backoff(base=0.5, cap=30.0)
+"""Waits between failed list/watch attempts."""
 
 
 @dataclass(frozen=True)
@@ -24,8 +28,8 @@ class WatchSettings:
     """Server-side watch length; the watch is then resumed from the last resourceVersion."""
     read_timeout: float = 90.0
     """Silence longer than this means the connection is dead (bookmarks come every ~60 s)."""
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
+    backoff: Backoff = RECONNECT
+    """Waits between failed attempts (reset once a watch is live)."""
 
 
 @dataclass(frozen=True)
@@ -74,11 +78,13 @@ class PodWatcher:
 
     # -- running (a worker thread) --------------------------------------------------------------
 
+    def start(self) -> None:
+        """`run()` on a daemon thread of its own (not a shared pool: it runs until `stop()`)."""
+        threading.Thread(target=self.run, name="warroom-pods-watch", daemon=True).start()
+
     def stop(self) -> None:
         self._stop.set()
-        response = self._response
-        if response is not None:
-            response.shutdown()
+        interrupt(self._response)
 
     def run(self) -> None:
         """List and watch until `stop()`; never raises."""
@@ -96,11 +102,7 @@ class PodWatcher:
                     continue
                 self._failures += 1
                 self._failed(problem)
-                delay = min(
-                    self.settings.backoff_cap,
-                    self.settings.backoff_base * 2 ** (self._failures - 1),
-                )
-                self._stop.wait(random.uniform(delay / 2, delay))
+                self._stop.wait(self.settings.backoff.delay(self._failures))
 
     def _failed(self, problem: GatewayError) -> None:
         failures = self._failures

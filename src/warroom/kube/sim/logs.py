@@ -12,7 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .clock import SECOND, rfc3339nano
+from warroom.core.rfc3339 import format_nano
+
+from .clock import SECOND
 
 Line = tuple[int, bytes]
 """(timestamp in ns, text without the trailing newline)."""
@@ -168,5 +170,5 @@ def encode(lines: list[Line], timestamps: bool) -> bytes:
     if not lines:
         return b""
     if timestamps:
-        return b"".join(b"%s %s\n" % (rfc3339nano(at).encode(), text) for at, text in lines)
+        return b"".join(b"%s %s\n" % (format_nano(at).encode(), text) for at, text in lines)
     return b"\n".join(text for _, text in lines) + b"\n"

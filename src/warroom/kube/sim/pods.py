@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .clock import SECOND, rfc3339
+from warroom.core.rfc3339 import format_seconds
+
+from .clock import SECOND
 from .logs import Instance
 from .workloads import Behaviour
 
@@ -35,6 +37,9 @@ class Container:
     image: str
     behaviour: Behaviour
     init: bool = False
+    sidecar: bool = False
+    """An init container with `restartPolicy: Always`: started in init order, then it runs
+    (and is restarted) beside the main containers."""
     state: str = "waiting"
     """waiting | running | terminated, as in ContainerStatus.state."""
     reason: str = "ContainerCreating"
@@ -72,7 +77,7 @@ class Container:
     def status(self) -> dict[str, Any]:
         current = self.runs[-1] if self.runs else None
         if self.state == "running" and current:
-            state: dict[str, Any] = {"running": {"startedAt": rfc3339(current.started)}}
+            state: dict[str, Any] = {"running": {"startedAt": format_seconds(current.started)}}
         elif self.state == "terminated" and current:
             state = {"terminated": _terminated(current)}
         else:
@@ -94,7 +99,7 @@ class Container:
             digest = hashlib.sha256(self.image.encode()).hexdigest()
             result["imageID"] = f"{self.image.rsplit(':', 1)[0]}@sha256:{digest}"
             result["containerID"] = current.container_id
-        if self.init:
+        if self.init and not self.sidecar:
             del result["started"]
         return result
 
@@ -104,8 +109,8 @@ def _terminated(run: Instance) -> dict[str, Any]:
     return {
         "exitCode": run.exit_code,
         "reason": run.reason,
-        "startedAt": rfc3339(run.started),
-        "finishedAt": rfc3339(run.finished),
+        "startedAt": format_seconds(run.started),
+        "finishedAt": format_seconds(run.finished),
         "containerID": run.container_id,
     }
 
@@ -201,7 +206,7 @@ class Pod:
         elif container.state == "running":
             code = container.behaviour.exit_code
             _finish(container, now, code, "Completed" if code == 0 else "Error")
-            if container.init and code == 0:
+            if container.init and not container.sidecar and code == 0:
                 self._start_next(container, now, start)
             else:
                 container.due = now + NOTICE_DELAY
@@ -224,8 +229,10 @@ class Pod:
         behaviour = container.behaviour
         if behaviour.runs_for is not None:
             container.due = now + behaviour.runs_for
-        if behaviour.ready_after is not None and not container.init:
+        if behaviour.ready_after is not None and (container.sidecar or not container.init):
             container.ready_at = now + behaviour.ready_after
+        if container.sidecar and len(container.runs) == 1:
+            self._start_next(container, now, start)  # a sidecar's first start ends its init step
 
     def _start_next(self, done: Container, now: int, start: Starter) -> None:
         index = self.init_containers.index(done)
@@ -233,10 +240,8 @@ class Pod:
             self._start(container, now, start)
 
     def _refresh_conditions(self, now: int) -> None:
-        initialized = all(
-            c.state == "terminated" and c.runs[-1].exit_code == 0 for c in self.init_containers
-        )
-        ready = all(c.ready for c in self.containers)
+        initialized = all(self._initialized(c) for c in self.init_containers)
+        ready = all(c.ready for c in self._serving)
         for kind, status in (
             ("PodReadyToStartContainers", self.sandbox_ready),
             ("Initialized", initialized),
@@ -248,13 +253,25 @@ class Pod:
             if previous is None or previous[0] != status:
                 self.conditions[kind] = (status, now)
 
+    @staticmethod
+    def _initialized(container: Container) -> bool:
+        """Done with its init step: exited 0, or (a sidecar) started."""
+        if container.sidecar:
+            return bool(container.runs)
+        return container.state == "terminated" and container.runs[-1].exit_code == 0
+
+    @property
+    def _serving(self) -> list[Container]:
+        """What the pod's readiness needs: the main containers and the sidecars."""
+        return [*(c for c in self.init_containers if c.sidecar), *self.containers]
+
     def manifest(self) -> dict[str, Any]:
         """The Pod object as the API server returns it (without resourceVersion)."""
         metadata: dict[str, Any] = {
             "name": self.name,
             "namespace": self.namespace,
             "uid": self.uid,
-            "creationTimestamp": rfc3339(self.created),
+            "creationTimestamp": format_seconds(self.created),
             "labels": dict(self.labels),
         }
         if self.generate_name:
@@ -264,14 +281,14 @@ class Pod:
         if self.owner:
             metadata["ownerReferences"] = [dict(self.owner)]
         if self.deletion is not None:
-            metadata["deletionTimestamp"] = rfc3339(self.deletion)
+            metadata["deletionTimestamp"] = format_seconds(self.deletion)
             metadata["deletionGracePeriodSeconds"] = self.spec["terminationGracePeriodSeconds"]
         status: dict[str, Any] = {
             "phase": self._phase(),
             "conditions": [self._condition(kind) for kind in self.conditions],
             "hostIP": self.host_ip,
             "hostIPs": [{"ip": self.host_ip}],
-            "startTime": rfc3339(self.created),
+            "startTime": format_seconds(self.created),
             "qosClass": "Burstable",
         }
         if self.sandbox_ready:
@@ -299,14 +316,14 @@ class Pod:
             "type": kind,
             "status": "True" if status else "False",
             "lastProbeTime": None,
-            "lastTransitionTime": rfc3339(since),
+            "lastTransitionTime": format_seconds(since),
         }
         if not status and kind == "Initialized":
-            pending = [c.name for c in self.init_containers if c.state != "terminated"]
+            pending = [c.name for c in self.init_containers if not self._initialized(c)]
             condition["reason"] = "ContainersNotInitialized"
             condition["message"] = f"containers with incomplete status: [{' '.join(pending)}]"
         elif not status and kind in ("Ready", "ContainersReady"):
-            unready = [c.name for c in self.containers if not c.ready]
+            unready = [c.name for c in self._serving if not c.ready]
             condition["reason"] = "ContainersNotReady"
             condition["message"] = f"containers with unready status: [{' '.join(unready)}]"
         return condition

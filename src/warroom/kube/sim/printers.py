@@ -1,17 +1,15 @@
 """Server-side printing: the `meta.k8s.io/v1` Table kubectl asks for in `kubectl get`.
 
 kubectl prints only NAME and AGE for objects it gets as plain JSON, so READY, STATUS and
-RESTARTS come from here, computed with the same rules as the API server's own printers
-(`pkg/printers/internalversion`)."""
+RESTARTS come from here. Pods are printed by `warroom.kube.columns.pod_row`, the rules the
+console's pods pane shows (the API server's `printPod`), so stock kubectl tests them too."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from warroom.kube.status import human_duration
-
-from .clock import parse_rfc3339
+from warroom.kube.columns import human_duration, parse_time, pod_row
 
 Obj = dict[str, Any]
 
@@ -61,77 +59,28 @@ COLUMNS: dict[str, list[Obj]] = {
 
 
 def _since(timestamp: str | None, now: int) -> str:
-    if not timestamp:
-        return "<unknown>"
-    return human_duration(now - parse_rfc3339(timestamp))
+    created = parse_time(timestamp)
+    return "<unknown>" if created is None else human_duration(now - created)
 
 
 def _pod_cells(pod: Obj, now: int) -> list[Any]:
-    spec, status = pod["spec"], pod.get("status", {})
-    reason = status.get("reason") or status.get("phase", "")
-    ready, total, restarts, last_restart = 0, len(spec.get("containers", [])), 0, 0
-    init_specs = spec.get("initContainers", [])
-    initializing = False
-    for index, container in enumerate(status.get("initContainerStatuses", [])):
-        restarts += container.get("restartCount", 0)
-        last_restart = max(last_restart, _finished(container.get("lastState", {})))
-        state = container.get("state", {})
-        terminated, waiting = state.get("terminated"), state.get("waiting")
-        if terminated and terminated.get("exitCode") == 0:
-            continue
-        if terminated:
-            reason = "Init:" + (terminated.get("reason") or f"ExitCode:{terminated['exitCode']}")
-        elif waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
-            reason = "Init:" + waiting["reason"]
-        else:
-            reason = f"Init:{index}/{len(init_specs)}"
-        initializing = True
-        break
-    initialized = any(
-        c["type"] == "Initialized" and c["status"] == "True" for c in status.get("conditions", [])
-    )
-    if not initializing or initialized:
-        restarts, last_restart, running = 0, 0, False
-        for container in reversed(status.get("containerStatuses", [])):
-            restarts += container.get("restartCount", 0)
-            last_restart = max(last_restart, _finished(container.get("lastState", {})))
-            state = container.get("state", {})
-            waiting, terminated = state.get("waiting"), state.get("terminated")
-            if waiting and waiting.get("reason"):
-                reason = waiting["reason"]
-            elif terminated and terminated.get("reason"):
-                reason = terminated["reason"]
-            elif terminated:
-                reason = f"ExitCode:{terminated.get('exitCode', 0)}"
-            elif container.get("ready") and "running" in state:
-                running = True
-                ready += 1
-        if reason == "Completed" and running:
-            reason = "Running"
-    if pod["metadata"].get("deletionTimestamp") and status.get("phase") not in (
-        "Succeeded",
-        "Failed",
-    ):
-        reason = "Terminating"
-    restarts_text = str(restarts)
-    if restarts and last_restart:
-        restarts_text = f"{restarts} ({human_duration(now - last_restart)} ago)"
+    """The API server's pod row: STATUS, READY and RESTARTS by the console's own rules."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    shown = pod_row(pod)
+    ips = status.get("podIPs") or [{}]
+    gates = [gate.get("conditionType") for gate in spec.get("readinessGates") or []]
+    true = {c.get("type") for c in status.get("conditions") or [] if c.get("status") == "True"}
     return [
         pod["metadata"]["name"],
-        f"{ready}/{total}",
-        reason,
-        restarts_text,
-        _since(pod["metadata"].get("creationTimestamp"), now),
-        status.get("podIP") or "<none>",
+        shown.ready,
+        shown.status,
+        shown.restarts_text(now),
+        shown.age(now),
+        ips[0].get("ip") or "<none>",
         spec.get("nodeName") or "<none>",
         status.get("nominatedNodeName") or "<none>",
-        "<none>",
+        f"{sum(gate in true for gate in gates)}/{len(gates)}" if gates else "<none>",
     ]
-
-
-def _finished(last_state: Obj) -> int:
-    finished = (last_state.get("terminated") or {}).get("finishedAt")
-    return parse_rfc3339(finished) if finished else 0
 
 
 def _template_cells(obj: Obj) -> list[str]:

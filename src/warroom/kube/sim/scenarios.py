@@ -111,7 +111,8 @@ class Shop:
 
 @dataclass(frozen=True)
 class Flood:
-    """One pod (`bench/flood`) that logs numbered lines at `rate` lines/s from "now" on."""
+    """`pods` pods (`bench/flood-*`) that each log numbered lines at `rate` lines/s from "now"
+    on."""
 
     namespace: str = "bench"
     rate: int = 100_000
@@ -119,6 +120,7 @@ class Flood:
     """Stop logging after this many lines (the container keeps running)."""
     width: int = 100
     """Bytes per line, including the 10-digit line number and a space."""
+    pods: int = 1
 
     def build(self, now: int) -> ClusterState:
         state = ClusterState(now - 60 * MINUTE)
@@ -128,7 +130,8 @@ class Flood:
             workloads.flood(self.rate, self.total, max(0, self.width - 11))
         )
         state.add_namespace(self.namespace)
-        state.add_deployment(self.namespace, "flood", [{"name": "flood", "image": FLOOD}])
+        flood = [{"name": "flood", "image": FLOOD}]
+        state.add_deployment(self.namespace, "flood", flood, replicas=self.pods)
         return state
 
 

@@ -15,9 +15,9 @@ from types import FrameType, TracebackType
 
 import uvicorn
 
-from .app import create_app
 from .clock import Clock, ManualClock, SystemClock
 from .kubeconfig import kubeconfig, write_kubeconfig
+from .routes import create_app
 from .scenarios import SCENARIOS, Scenario
 from .streams import ConnectionDropped
 

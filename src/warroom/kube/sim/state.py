@@ -17,12 +17,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from warroom.core.rfc3339 import format_seconds
+
 from . import patch as patches
-from .clock import SECOND, rfc3339
+from .clock import SECOND
+from .errors import ApiError, conflict, invalid, not_found
 from .logs import Instance
 from .notify import Notifier
 from .pods import Container, LogUnavailable, Pod
-from .status import ApiError, conflict, invalid, not_found
 from .store import Obj, Store
 from .workloads import HEALTHY, Behaviour
 
@@ -120,7 +122,7 @@ class ClusterState:
                     "metadata": {
                         "name": name,
                         "uid": self._uid(),
-                        "creationTimestamp": rfc3339(self.now),
+                        "creationTimestamp": format_seconds(self.now),
                         "labels": {"kubernetes.io/metadata.name": name},
                     },
                     "spec": {"finalizers": ["kubernetes"]},
@@ -158,7 +160,7 @@ class ClusterState:
                     "namespace": namespace,
                     "uid": self._uid(),
                     "generation": 1,
-                    "creationTimestamp": rfc3339(self.now),
+                    "creationTimestamp": format_seconds(self.now),
                     "labels": dict(labels),
                     "annotations": {},
                 },
@@ -485,7 +487,7 @@ class ClusterState:
                 "namespace": meta["namespace"],
                 "uid": self._uid(),
                 "generation": 1,
-                "creationTimestamp": rfc3339(self.now),
+                "creationTimestamp": format_seconds(self.now),
                 "labels": dict(template["metadata"]["labels"]),
                 "annotations": {
                     REVISION: str(revision),
@@ -573,7 +575,13 @@ class ClusterState:
 
         def containers(key: str, init: bool) -> list[Container]:
             return [
-                Container(c["name"], c["image"], self.images.get(c["image"], HEALTHY), init=init)
+                Container(
+                    c["name"],
+                    c["image"],
+                    self.images.get(c["image"], HEALTHY),
+                    init=init,
+                    sidecar=init and c.get("restartPolicy") == "Always",
+                )
                 for c in spec.get(key, [])
             ]
 
@@ -672,7 +680,7 @@ class ClusterState:
     def _condition(self, old: list[Obj], kind: str, status: bool, reason: str, message: str) -> Obj:
         text = "True" if status else "False"
         previous = next((c for c in old if c["type"] == kind), None)
-        now = rfc3339(self.now)
+        now = format_seconds(self.now)
         if previous and (previous["status"], previous["reason"], previous["message"]) == (
             text,
             reason,

@@ -2,6 +2,12 @@
 
 Both re-read the cluster after every wake-up instead of being pushed items, so they never miss
 or reorder anything, and a slow client only ever holds a cursor, not a queue.
+
+Where a stream starts (its cursor, the fault epochs it reacts to) is fixed when the request is
+handled, before the response headers go out, as the API server registers a watch and the
+kubelet opens a log before answering. Starlette sends the headers before it first runs the body,
+so a start taken inside the body would race with whatever the client does once it has them:
+lines logged or faults injected in that gap were lost (the flaky log-follow tests).
 """
 
 from __future__ import annotations
@@ -14,10 +20,10 @@ from typing import Any
 
 from . import logs
 from .discovery import Resource
+from .errors import ApiError
 from .notify import wait
 from .selectors import Selector
 from .state import ClusterState
-from .status import ApiError
 from .store import Event, Expired, Obj
 
 LOG_BATCH = 4096
@@ -62,24 +68,36 @@ def _matching_type(event: Event, request: WatchRequest) -> str | None:
     return event.type if now else None
 
 
-async def watch(state: ClusterState, request: WatchRequest) -> AsyncIterator[bytes]:
-    """Newline-delimited watch events until the timeout, a drop, or the server stops."""
+def watch(state: ClusterState, request: WatchRequest) -> AsyncIterator[bytes]:
+    """Newline-delimited watch events until the timeout, a drop, or the server stops; the
+    starting point is taken now (call it before responding)."""
+    with state.lock:
+        epochs = state.watch_drops, state.watch_stalls
+        if request.resource_version in ("", "0"):
+            initial = [
+                obj
+                for obj in state.store.list(request.resource.name, request.namespace)
+                if request.selector.matches(obj)
+            ]
+            cursor = state.store.rv
+        else:
+            initial, cursor = [], int(request.resource_version)
+    return _watch(state, request, epochs, initial, cursor)
+
+
+async def _watch(
+    state: ClusterState,
+    request: WatchRequest,
+    epochs: tuple[int, int],
+    initial: list[Obj],
+    cursor: int,
+) -> AsyncIterator[bytes]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + request.timeout
     interval = state.bookmark_interval
     next_bookmark = loop.time() + interval
+    drops, stalls = epochs
     with state.notifier.subscribe() as changed:
-        with state.lock:
-            drops, stalls = state.watch_drops, state.watch_stalls
-            if request.resource_version in ("", "0"):
-                initial = [
-                    obj
-                    for obj in state.store.list(request.resource.name, request.namespace)
-                    if request.selector.matches(obj)
-                ]
-                cursor = state.store.rv
-            else:
-                initial, cursor = [], int(request.resource_version)
         if initial:
             yield b"".join(_event("ADDED", request.render(obj)) for obj in initial)
         while True:
@@ -142,14 +160,25 @@ class LogRequest:
     limit_bytes: int | None
 
 
-async def follow_log(
+def follow_log(
     state: ClusterState, run: logs.Instance, request: LogRequest
 ) -> AsyncIterator[bytes]:
-    """A container run's log; when following, new lines until the run ends."""
+    """A container run's log; when following, new lines until the run ends. The first line is
+    chosen now (call it before responding)."""
     with state.lock:
         cuts = state.log_cuts
         until = run.until(state.now)
-    cursor = logs.start_cursor(run, until, request.since, request.tail)
+        cursor = logs.start_cursor(run, until, request.since, request.tail)
+    return _follow_log(state, run, request, (cuts, until, cursor))
+
+
+async def _follow_log(
+    state: ClusterState,
+    run: logs.Instance,
+    request: LogRequest,
+    start: tuple[int, int, logs.Cursor],
+) -> AsyncIterator[bytes]:
+    cuts, until, cursor = start
     budget = request.limit_bytes
     with state.notifier.subscribe() as changed:
         while True:

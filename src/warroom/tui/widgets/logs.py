@@ -1,9 +1,10 @@
 """The logs pane: followed lines from one or many pods, coloured per pod, filterable, pausable.
 
-Followers fill a bounded `LogBuffer` in thread workers; a timer drains it every DRAIN seconds
-in one batch. The view is a line-API widget over a bounded list (only visible rows are drawn),
-so a flood costs an append per line, not a render. Text is drawn as plain segments: escape
-codes were stripped by the follower and Rich markup in a line is shown as typed.
+Followers fill a bounded `LogBuffer` from threads of their own; a timer drains it every DRAIN
+seconds in one batch. The view is a line-API widget over bounded deques (only visible rows are
+drawn), so a flood costs an append per line, not a render. Text is drawn as plain segments:
+the follower made it safe (no escapes, tabs expanded, invisible characters shown) and Rich
+markup in a line is shown as typed.
 """
 
 from __future__ import annotations
@@ -11,17 +12,21 @@ from __future__ import annotations
 import bisect
 import re
 import zlib
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len, chop_cells, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.events import Click
 from textual.geometry import Size
 from textual.message import Message
@@ -31,12 +36,21 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from warroom.kube.gateway import Gateway
-from warroom.kube.logs import Line, LogOptions, LogSession, LogTarget
+from warroom.kube.loglines import Line, Lines
+from warroom.kube.logs import LogOptions, LogSession, LogTarget
 
 DRAIN = 0.05
 PALETTE = ("#5fafff", "#ffaf5f", "#87d787", "#d787ff", "#5fd7d7", "#ff87af", "#d7d75f", "#afafff")
 HIGHLIGHT = Style(color="#000000", bgcolor="#ffd700", bold=True)
 CURSOR = Style(bgcolor="#264f78")
+GREY = Style(color="#8a8a8a")
+STAMP_CELLS = 13
+"""HH:MM:SS.mmm and a space."""
+
+
+def count(n: int, noun: str) -> str:
+    """`1 line`, `2 lines`, `20,000 lines`."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def pod_colour(pod: str) -> str:
@@ -57,7 +71,12 @@ class Filters:
 
 
 class LogView(ScrollView, can_focus=True):
-    """A bounded, filtered list of lines drawn with the line API; follows the tail."""
+    """A bounded, filtered list of lines drawn with the line API; follows the tail.
+
+    Lines live in columns of deques bounded at `max_lines`, so a batch costs its own length,
+    never a copy of what is kept. Every row is measured in terminal cells (`rich.cells`): the
+    follower has already expanded tabs and made invisible characters visible, so what Rich
+    measures is what the terminal draws, and each row is exactly the pane's width."""
 
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
@@ -70,10 +89,10 @@ class LogView(ScrollView, can_focus=True):
     def __init__(self, max_lines: int = 20_000, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_lines = max_lines
-        self.kept: list[Line] = []
+        self.kept = Lines.bounded(max_lines)
         """Everything kept (the ring), filtered or not."""
-        self.shown: list[Line] = []
-        """What is shown: `lines` through the filters, frozen while paused."""
+        self.shown = Lines.bounded(max_lines)
+        """What is shown: `kept` through the filters, frozen while paused."""
         self.sources: list[tuple[str, Style]] = []
         self.filters = Filters()
         self.wrap = False
@@ -85,9 +104,14 @@ class LogView(ScrollView, can_focus=True):
         self.received = 0
         """Lines added since the last clear, kept or not (throughput, status)."""
         self.cursor: int | None = None
-        """Index into `visible` of the chosen line; None follows the tail."""
-        self._rows: list[int] = []
-        """With wrap: first screen row of each visible line, plus the total at the end."""
+        """Index into `shown` of the chosen line; None follows the tail."""
+        self._starts: deque[int] = deque(maxlen=max_lines)
+        """With wrap: the first screen row of each shown line (rows counted since the clear)."""
+        self._end = 0
+        """With wrap: the row after the last shown line."""
+        self._body = 0
+        """With wrap: the cells of text per row that `_starts` was computed for."""
+        self._strips: LRUCache[tuple[Any, ...], Strip] = LRUCache(256)
 
     # -- data -----------------------------------------------------------------------------
 
@@ -96,42 +120,46 @@ class LogView(ScrollView, can_focus=True):
             (label, Style(color=pod_colour(pod), bold=True))
             for label, pod in zip(labels, pods, strict=True)
         ]
+        self._strips.clear()
 
     def clear(self) -> None:
-        self.kept, self.shown, self.pending, self.dropped, self.cursor = [], [], 0, 0, None
-        self.received = 0
-        self._relayout()
+        self.kept.clear()
+        self.shown.clear()
+        self.pending = self.dropped = self.received = 0
+        self.cursor = None
+        self._relayout(rewrap=True)
 
-    def add(self, lines: list[Line], dropped: int = 0) -> None:
-        """One drained batch."""
+    def add(self, lines: Lines, dropped: int = 0) -> None:
+        """One drained batch (oldest first)."""
         self.dropped += dropped
         self.received += len(lines)
-        if len(lines) > self.max_lines:
-            lines = lines[-self.max_lines :]  # older ones would be trimmed at once anyway
+        if len(lines) > self.max_lines:  # the older ones would be pushed out at once
+            lines = lines.tail(self.max_lines)
         self.kept.extend(lines)
-        self.kept = _trimmed(self.kept, self.max_lines)
         if self.paused:
             self.pending += self._count_passing(lines)
             return
-        passes = self.filters.passes
-        plain = self.filters.include is None and self.filters.exclude is None
-        self.shown.extend(lines if plain else [ln for ln in lines if passes(ln[2])])
-        before = len(self.shown)
-        self.shown = _trimmed(self.shown, self.max_lines)
-        if self.cursor is not None:
-            self.cursor = max(self.cursor - (before - len(self.shown)), 0)
+        filters = self.filters
+        if filters.include is not None or filters.exclude is not None:
+            lines = lines.where(filters.passes)
+        overflow = len(self.shown) + len(lines) - self.max_lines
+        self.shown.extend(lines)
+        if overflow > 0 and self.cursor is not None:
+            self.cursor = max(self.cursor - overflow, 0)
+        if self.wrap:
+            self._wrap_rows(lines.texts)
         self._relayout()
 
-    def _count_passing(self, lines: list[Line]) -> int:
-        return sum(1 for ln in lines if self.filters.passes(ln[2]))
+    def _count_passing(self, lines: Lines) -> int:
+        return sum(map(self.filters.passes, lines.texts))
 
     def refilter(self) -> None:
         """Filters changed or pause ended: rebuild what is shown from everything kept."""
-        passes = self.filters.passes
-        self.shown = [ln for ln in self.kept if passes(ln[2])]
+        self.shown = Lines.bounded(self.max_lines)
+        self.shown.extend(self.kept.where(self.filters.passes))
         self.pending = 0
         self.cursor = None
-        self._relayout()
+        self._relayout(rewrap=True)
 
     def set_paused(self, paused: bool) -> None:
         self.paused = paused
@@ -140,11 +168,11 @@ class LogView(ScrollView, can_focus=True):
 
     def set_wrap(self, wrap: bool) -> None:
         self.wrap = wrap
-        self._relayout()
+        self._relayout(rewrap=True)
 
     def set_timestamps(self, on: bool) -> None:
         self.timestamps = on
-        self._relayout()
+        self._relayout(rewrap=True)
 
     @property
     def chosen(self) -> Line | None:
@@ -160,72 +188,102 @@ class LogView(ScrollView, can_focus=True):
 
     # -- layout -----------------------------------------------------------------------------
 
-    def _prefix_width(self) -> int:
-        label = (
-            max((len(s[0]) for s in self.sources), default=0) + 1 if len(self.sources) > 1 else 0
-        )
-        return label + (13 if self.timestamps else 0)
+    def _label_width(self) -> int:
+        if len(self.sources) < 2:
+            return 0
+        return max(cell_len(label) for label, _ in self.sources) + 1
 
-    def _relayout(self) -> None:
+    def _prefix_width(self) -> int:
+        return self._label_width() + (STAMP_CELLS if self.timestamps else 0)
+
+    def _body_width(self) -> int:
+        return max(self.scrollable_content_region.width - self._prefix_width(), 1)
+
+    def _wrap_rows(self, texts: Iterable[str]) -> None:
+        """Append the screen rows of newly shown lines (the deque drops the oldest)."""
+        body, end, starts = self._body, self._end, self._starts
+        for text in texts:
+            starts.append(end)
+            end += _rows(text, body)
+        self._end = end
+
+    def _relayout(self, rewrap: bool = False) -> None:
         width = max(self.scrollable_content_region.width, 1)
         if self.wrap:
-            body = max(width - self._prefix_width(), 1)
-            rows, total = [], 0
-            for line in self.shown:
-                rows.append(total)
-                total += max(1, -(-len(line[2]) // body))
-            rows.append(total)
-            self._rows = rows
-            height = total
+            if rewrap or self._body != self._body_width():
+                self._body, self._end = self._body_width(), 0
+                self._starts.clear()
+                self._wrap_rows(self.shown.texts)
+            height = self._end - self._starts[0] if self._starts else 0
         else:
             height = len(self.shown)
+        if rewrap:
+            self._strips.clear()
         self.virtual_size = Size(width, height)
         if self.cursor is None and not self.paused:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
 
     def on_resize(self) -> None:
-        self._relayout()
+        self._relayout(rewrap=True)
+
+    def _locate(self, row: int) -> tuple[int, int]:
+        """The shown line at screen row `row` and which of its wrapped rows it is."""
+        if not self.wrap:
+            return row, 0
+        if not self._starts:
+            return -1, 0
+        at = row + self._starts[0]
+        index = bisect.bisect_right(self._starts, at) - 1
+        return index, at - self._starts[index]
+
+    def _first_row(self, index: int) -> int:
+        return self._starts[index] - self._starts[0] if self.wrap else index
 
     # -- drawing ----------------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
-        row = self.scroll_offset.y + y
         width = self.size.width
-        if self.wrap:
-            index = bisect.bisect_right(self._rows, row) - 1
-            if not 0 <= index < len(self.shown):
-                return Strip.blank(width)
-            part = row - self._rows[index]
-        else:
-            index, part = row, 0
-            if index >= len(self.shown):
-                return Strip.blank(width)
+        index, part = self._locate(self.scroll_offset.y + y)
+        if not 0 <= index < len(self.shown):
+            return Strip.blank(width)
         return self._strip(index, part, width)
 
     def _strip(self, index: int, part: int, width: int) -> Strip:
-        source, stamp, text = self.shown[index]
-        base = CURSOR if index == self.cursor else Style()
-        segments: list[Segment] = []
-        if part == 0:
-            if len(self.sources) > 1:
-                label, style = self.sources[source] if source < len(self.sources) else ("?", base)
-                pad = self._prefix_width() - (13 if self.timestamps else 0)
-                segments.append(Segment(label.ljust(pad)[:pad], base + style))
-            if self.timestamps:
-                segments.append(Segment(stamp[11:23].ljust(13), base + Style(color="#8a8a8a")))
-        else:
-            segments.append(Segment(" " * self._prefix_width(), base))
-        if self.wrap:
-            body = max(width - self._prefix_width(), 1)
-            text = text[part * body : (part + 1) * body]
-        segments.extend(self._highlighted(text, base))
-        return Strip(segments).crop(0, width).extend_cell_length(width, base)
+        """Row `part` of shown line `index`, exactly `width` cells wide."""
+        line = self.shown[index]
+        chosen = index == self.cursor
+        pattern = self.filters.highlight
+        key = (line, part, width, chosen, pattern, self.timestamps, self.wrap)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._strips[key] = self._draw(line, part, width, chosen)
+        return strip
 
-    def _highlighted(self, text: str, base: Style) -> list[Segment]:
+    def _draw(self, line: Line, part: int, width: int, chosen: bool) -> Strip:
+        source, stamp, text = line
+        base = CURSOR if chosen else Style()
+        segments: list[Segment] = []
+        label_width = self._label_width()
+        if part == 0:
+            if label_width:
+                label, style = self.sources[source] if source < len(self.sources) else ("?", base)
+                segments.append(Segment(set_cell_size(label, label_width), base + style))
+            if self.timestamps:
+                segments.append(Segment(set_cell_size(stamp[11:23], STAMP_CELLS), base + GREY))
+        elif self._prefix_width():
+            segments.append(Segment(" " * self._prefix_width(), base))
+        body = max(width - self._prefix_width(), 0)
+        if self.wrap:
+            text = _row(text, max(self._body, 1), part)
+        segments.extend(self._highlighted(text, body, base))
+        return Strip(Segment.adjust_line_length(segments, width, base), width)
+
+    def _highlighted(self, text: str, width: int, base: Style) -> list[Segment]:
+        """`text` in `width` cells, highlight matches marked."""
         pattern = self.filters.highlight
         if pattern is None:
-            return [Segment(text, base)]
+            return [Segment(set_cell_size(text, width), base)]
         out, at = [], 0
         for match in pattern.finditer(text):
             if match.end() == match.start():
@@ -234,46 +292,66 @@ class LogView(ScrollView, can_focus=True):
             out.append(Segment(match.group(), base + HIGHLIGHT))
             at = match.end()
         out.append(Segment(text[at:], base))
-        return out
+        return Segment.adjust_line_length(out, width, base)
 
     # -- movement ---------------------------------------------------------------------------
 
     def action_cursor(self, delta: int) -> None:
         if not self.shown:
             return
-        start = self.cursor if self.cursor is not None else len(self.shown) - 1
+        before = self.cursor
+        start = before if before is not None else len(self.shown) - 1
         self.cursor = min(max(start + delta, 0), len(self.shown) - 1)
-        self._show_cursor()
+        self._show_cursor(before)
 
     def action_tail(self) -> None:
         self.cursor = None
         self._relayout()
 
-    def _show_cursor(self) -> None:
+    def _show_cursor(self, before: int | None = None) -> None:
+        """Scroll the cursor into view; when that is not needed, redraw only the rows of the
+        line it left and the line it reached (a key press during a flood draws two rows)."""
         if self.cursor is None:
             return
-        row = self._rows[self.cursor] if self.wrap else self.cursor
+        row = self._first_row(self.cursor)
         top, height = self.scroll_offset.y, self.scrollable_content_region.height
         if row < top:
             self.scroll_to(y=row, animate=False, immediate=True)
         elif row >= top + height:
             self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+        elif before is not None and 0 <= before < len(self.shown):
+            for index in (before, self.cursor):
+                self.refresh_lines(self._first_row(index), self._height_of(index))
+            return
         self.refresh()
 
+    def _height_of(self, index: int) -> int:
+        """Screen rows of shown line `index`."""
+        if not self.wrap:
+            return 1
+        after = self._starts[index + 1] if index + 1 < len(self._starts) else self._end
+        return after - self._starts[index]
+
     def on_click(self, event: Click) -> None:
-        row = self.scroll_offset.y + event.y
-        if self.wrap:
-            row = bisect.bisect_right(self._rows, row) - 1
-        if 0 <= row < len(self.shown):
-            self.cursor = row
+        index, _ = self._locate(self.scroll_offset.y + event.y)
+        if 0 <= index < len(self.shown):
+            self.cursor = index
             self.refresh()
 
 
-def _trimmed(lines: list[Line], limit: int) -> list[Line]:
-    """Keep the newest `limit`; trims in steps so the copy is amortised."""
-    if len(lines) > limit + limit // 4:
-        return lines[-limit:]
-    return lines
+def _rows(text: str, body: int) -> int:
+    """Screen rows `text` wraps to at `body` cells a row."""
+    if text.isascii():
+        return max(1, -(-len(text) // body))
+    return max(1, len(chop_cells(text, body)))
+
+
+def _row(text: str, body: int, part: int) -> str:
+    """Wrapped row `part` of `text`."""
+    if text.isascii():
+        return text[part * body : (part + 1) * body]
+    rows = chop_cells(text, body)
+    return rows[part] if part < len(rows) else ""
 
 
 class LogsPane(Widget):
@@ -317,6 +395,7 @@ class LogsPane(Widget):
         self.save_dir = save_dir or Path.cwd()
         self.session: LogSession | None = None
         self._asking = ""
+        self._said: tuple[Any, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="logs-status")
@@ -339,15 +418,14 @@ class LogsPane(Widget):
     # -- following -------------------------------------------------------------------------
 
     def follow(self, targets: list[LogTarget], options: LogOptions | None = None) -> None:
-        """Replace what is followed; each target gets a thread worker."""
+        """Replace what is followed; each target gets a follower thread."""
         if self.session is not None:
             self.session.stop()
         self.session = LogSession(self.gateway, targets, options, maxlen=self.max_lines * 2)
         labels = [t.label for t in targets]
         self.view.clear()
         self.view.set_sources(labels, [t.pod for t in targets])
-        for follower in self.session.followers:
-            self.run_worker(follower.run, thread=True, group="logs-follow", exit_on_error=False)
+        self.session.start()
         self._status()
 
     def follow_pod(
@@ -368,17 +446,35 @@ class LogsPane(Widget):
         self._status()
 
     def _status(self) -> None:
+        """The status line; only redrawn when what it says changes (it is asked 20 times a
+        second, and a Static update costs a layout)."""
         view = self.view
+        filters = view.filters
+        said = (
+            self.session and self.session.state,
+            len(view.shown),
+            view.paused and view.pending,
+            view.paused,
+            view.dropped,
+            filters.include,
+            filters.exclude,
+            filters.highlight,
+            view.wrap,
+            view.timestamps,
+        )
+        if said == self._said:
+            return
+        self._said = said
         text = Text()
         if self.session is None:
             text.append("select a pod (Enter in the pods pane) to follow its logs", style="#8a8a8a")
         else:
-            text.append(f"{len(view.shown)} lines", style="#8a8a8a")
+            text.append(count(len(view.shown), "line"), style="#8a8a8a")
             text.append(f" · {self.session.state}", style="#8a8a8a")
         if view.paused:
-            text.append(f"  ⏸ paused — {view.pending} new lines", style="bold #ffaf00")
+            text.append(f"  ⏸ paused — {count(view.pending, 'new line')}", style="bold #ffaf00")
         if view.dropped:
-            text.append(f"  {view.dropped} dropped", style="#ff5f5f")
+            text.append(f"  {view.dropped:,} dropped", style="#ff5f5f")
         for name in ("include", "exclude", "highlight"):
             pattern = getattr(view.filters, name)
             if pattern is not None:

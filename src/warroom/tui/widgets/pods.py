@@ -1,6 +1,6 @@
 """The pods pane: kubectl's pod table, live, plus the playbook actions on a pod's deployment.
 
-A `PodWatcher` runs in a thread worker; every REFRESH seconds the pane copies its snapshot
+A `PodWatcher` runs on a thread of its own; every REFRESH seconds the pane copies its snapshot
 (a cheap in-memory dict) on the UI thread and applies only the cells that changed, keyed by
 pod uid, so hundreds of pods and frequent events cost little. Actions: resolve the pod's
 deployment and describe the change in a worker, confirm in `PlaybookScreen`, apply in a
@@ -23,9 +23,9 @@ from textual.widgets import DataTable, Static
 
 from warroom.kube import actions
 from warroom.kube.actions import ActionResult, Change
+from warroom.kube.columns import PodRow
 from warroom.kube.gateway import Gateway
 from warroom.kube.pods import PodWatcher, WatchSettings
-from warroom.kube.status import PodRow
 from warroom.tui.screens.playbook import PlaybookScreen, ReplicasScreen
 
 REFRESH = 0.3
@@ -117,7 +117,7 @@ class PodsPane(Widget, can_focus=False):
         self.watcher.stop()
 
     def _start(self) -> None:
-        self.run_worker(self.watcher.run, thread=True, group="pods-watch", exit_on_error=False)
+        self.watcher.start()
         self._describe_target()
 
     @work(thread=True, group="pods-target", exit_on_error=False)
@@ -212,9 +212,9 @@ class PodsPane(Widget, can_focus=False):
         if added:
             table.sort("name", key=lambda name: name.plain)
         if under_cursor in self._shown:  # rows added or removed above it: stay on that pod
-            row = table.get_row_index(under_cursor)
-            if row != table.cursor_row:
-                table.move_cursor(row=row, animate=False)
+            index = table.get_row_index(under_cursor)
+            if index != table.cursor_row:
+                table.move_cursor(row=index, animate=False)
 
     def _cursor_key(self) -> str | None:
         table = self.table

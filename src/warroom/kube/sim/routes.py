@@ -15,12 +15,13 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from warroom.core.rfc3339 import SECOND, parse_ns
+
 from . import discovery, patch, printers, streams
-from .clock import SECOND, parse_rfc3339
 from .discovery import RESOURCES, Resource
+from .errors import ApiError, forbidden, no_route, not_allowed, not_found, unauthorized
 from .selectors import META_FIELDS, POD_FIELDS, Selector, SelectorError
 from .state import ClusterState
-from .status import ApiError, forbidden, no_route, not_allowed, not_found, unauthorized
 from .store import Obj
 
 DEFAULT_WATCH_TIMEOUT = 1800.0
@@ -303,7 +304,7 @@ class KubeApi:
         if since_time:
             try:
                 # The API server forwards sinceTime to the kubelet with whole-second precision.
-                since = parse_rfc3339(since_time) // SECOND * SECOND
+                since = parse_ns(since_time) // SECOND * SECOND
             except ValueError:
                 raise ApiError(400, f"invalid sinceTime: {since_time!r}") from None
         elif since_seconds is not None:

@@ -1,19 +1,21 @@
 """kubectl's pod columns (NAME, READY, STATUS, RESTARTS, AGE, NODE) as a pure function of a pod.
 
 It follows `printPod` in kubernetes/pkg/printers/internalversion, so the console's STATUS says
-exactly what `kubectl get pods` would. It reads the wire form of a pod (camelCase dicts, as a
-watch delivers them) and imports no Kubernetes client, so it is cheap and unit-testable.
+exactly what `kubectl get pods` would; the simulator's server-side Table prints pods with it
+too, so one set of rules is tested by the console's tests and by stock kubectl. It reads the
+wire form of a pod (camelCase dicts, as a watch delivers them) and imports no Kubernetes
+client, so it is cheap and unit-testable.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from warroom.core.text import one_line
+from warroom.core.rfc3339 import SECOND, parse_ns
 
-SECOND = 1_000_000_000
+from .safe import one_row
+
 Obj = dict[str, Any]
 
 
@@ -53,11 +55,13 @@ class PodRow:
 
 
 def parse_time(text: str | None) -> int | None:
-    """An RFC 3339 `metav1.Time` to ns since the epoch (None if absent)."""
+    """A `metav1.Time` to ns since the epoch; None if absent or not a time (AGE `<unknown>`)."""
     if not text:
         return None
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    return int(moment.timestamp()) * SECOND + moment.microsecond * 1000
+    try:
+        return parse_ns(text)
+    except (TypeError, ValueError):
+        return None
 
 
 def human_duration(ns: int) -> str:
@@ -105,7 +109,7 @@ def _condition(status: Obj, kind: str) -> bool:
 
 def _exit_reason(terminated: Obj, prefix: str = "") -> str:
     if terminated.get("reason"):
-        return prefix + terminated["reason"]
+        return prefix + str(terminated["reason"])
     if terminated.get("signal"):
         return f"{prefix}Signal:{terminated['signal']}"
     return f"{prefix}ExitCode:{terminated.get('exitCode', 0)}"
@@ -171,12 +175,12 @@ def pod_row(pod: Obj) -> PodRow:
             reason = "Terminating"
     return PodRow(
         uid=meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}",
-        namespace=one_line(meta.get("namespace") or ""),
-        name=one_line(meta.get("name") or ""),
+        namespace=one_row(meta.get("namespace") or ""),
+        name=one_row(meta.get("name") or ""),
         ready=f"{ready}/{total}",
-        status=one_line(reason),
+        status=one_row(reason),
         restarts=restarts,
         last_restart=last_restart or None,
         created=parse_time(meta.get("creationTimestamp")),
-        node=one_line(spec.get("nodeName") or "<none>"),
+        node=one_row(spec.get("nodeName") or "<none>"),
     )
