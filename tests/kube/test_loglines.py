@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from rich.cells import cell_len
 
 from warroom.kube.loglines import MAX_LINE, Lines, Splitter, decode, last_run, raw_line
-from warroom.kube.safe import shown
+from warroom.kube.loglines import _row as shown
 
 STAMP = b"2026-11-22T14:05:00.123456789Z"
 pieces = st.sampled_from(

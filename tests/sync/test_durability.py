@@ -11,10 +11,11 @@ import pytest
 from tests.sync.clients import Client, finish, wait_until
 from tests.sync.factory import auth
 from tests.sync.servers import ServerProcess, Store
+from warroom.core.backoff import Backoff
 from warroom.core.commands import AddNote, Declare
 from warroom.core.ids import new_id
 from warroom.store import EventLog
-from warroom.sync.engine import Backoff, Syncer
+from warroom.sync.engine import Syncer
 
 N = 5000
 

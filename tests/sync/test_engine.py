@@ -6,10 +6,11 @@ import random
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import islice
 
+from warroom.core.backoff import Backoff
 from warroom.core.events import Event
 from warroom.core.ids import new_id
 from warroom.sync.client import BATCH_BYTES, batches
-from warroom.sync.engine import Backoff, SyncStatus
+from warroom.sync.engine import SyncStatus
 from warroom.sync.protocol import MAX_BATCH
 
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from warroom.core.text import one_line
+
 from .gateway import REQUEST_TIMEOUT, Gateway, GatewayError, explain
-from .safe import one_row
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 REVISION = "deployment.kubernetes.io/revision"
@@ -230,8 +231,8 @@ def _template_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
     before, after = images(old), images(new)
     lines = [
-        f"container {one_row(name)}: {one_row(before.get(name, '(none)'))} → "
-        f"{one_row(after.get(name, '(none)'))}"
+        f"container {one_line(name)}: {one_line(before.get(name, '(none)'))} → "
+        f"{one_line(after.get(name, '(none)'))}"
         for name in sorted(before.keys() | after.keys())
         if before.get(name) != after.get(name)
     ]

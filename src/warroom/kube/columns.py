@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from warroom.core.rfc3339 import SECOND, parse_ns
-
-from .safe import one_row
+from warroom.core.text import one_line
 
 Obj = dict[str, Any]
 
@@ -175,12 +174,12 @@ def pod_row(pod: Obj) -> PodRow:
             reason = "Terminating"
     return PodRow(
         uid=meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}",
-        namespace=one_row(meta.get("namespace") or ""),
-        name=one_row(meta.get("name") or ""),
+        namespace=one_line(meta.get("namespace") or ""),
+        name=one_line(meta.get("name") or ""),
         ready=f"{ready}/{total}",
-        status=one_row(reason),
+        status=one_line(reason),
         restarts=restarts,
         last_restart=last_restart or None,
         created=parse_time(meta.get("creationTimestamp")),
-        node=one_row(spec.get("nodeName") or "<none>"),
+        node=one_line(spec.get("nodeName") or "<none>"),
     )

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, MutableSequence
 from dataclasses import dataclass, field
 from itertools import islice, repeat
 
-from .safe import shown
+from warroom.core.text import clean
 
 MAX_LINE = 16 * 1024
 """Bytes of one log line kept; the rest is replaced by a "… (N bytes cut)" marker."""
@@ -85,9 +85,9 @@ def decode(block: bytes, cut: int = 0) -> tuple[list[str], list[str]]:
     _columns(rows, stamps, texts)
     for index in range(start, len(texts)):
         if not texts[index].isprintable():
-            texts[index] = shown(texts[index])
+            texts[index] = _row(texts[index])
         if not stamps[index].isprintable():
-            stamps[index] = shown(stamps[index])
+            stamps[index] = _row(stamps[index])
     return stamps, texts
 
 
@@ -120,10 +120,10 @@ def raw_line(line: bytes, cut: int = 0) -> Raw:
     if len(line) > MAX_LINE:
         line, cut = line[:MAX_LINE], cut + len(line) - MAX_LINE
     stamp, _, text = line.partition(b" ")
-    drawn = shown(text.decode("utf-8", "replace"))
+    drawn = _row(text.decode("utf-8", "replace"))
     if cut:
         drawn += f" … ({cut} bytes cut)"
-    return shown(stamp.decode("utf-8", "replace")), text, drawn
+    return _row(stamp.decode("utf-8", "replace")), text, drawn
 
 
 def last_run(block: bytes) -> tuple[str, list[bytes], bool]:
@@ -139,11 +139,11 @@ def last_run(block: bytes) -> tuple[str, list[bytes], bool]:
             last = stamp
         elif stamp != last:
             run.reverse()
-            return shown(last.decode("utf-8", "replace")), run, False
+            return _row(last.decode("utf-8", "replace")), run, False
         run.append(text)
         end = start - 1
     run.reverse()
-    return shown((last or b"").decode("utf-8", "replace")), run, True
+    return _row((last or b"").decode("utf-8", "replace")), run, True
 
 
 @dataclass(slots=True)
@@ -202,3 +202,9 @@ class Lines:
                 add_stamp(stamp)
                 add_text(text)
         return out
+
+
+def _row(text: str) -> str:
+    """A log line as one drawn row: `core.text.clean` (escapes gone, tabs expanded, invisible
+    characters marked), with a stray line break shown as a space."""
+    return clean(text).replace("\n", " ")

@@ -10,35 +10,20 @@ covers are stored, so a killed client pulls a page again at worst, and stores no
 from __future__ import annotations
 
 import asyncio
-import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Literal
 
+from warroom.core.backoff import Backoff
 from warroom.store import EventLog, StoreError
 from warroom.sync.client import Offline, SyncClient, SyncError, batches
 from warroom.sync.protocol import MAX_BATCH, MAX_SEQ, unsendable
 
 State = Literal["synced", "pending", "offline"]
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Capped exponential backoff with "equal jitter": never zero, never in lockstep."""
-
-    base: float = 0.5
-    cap: float = 30.0
-
-    def delays(self, rng: random.Random | None = None) -> Iterator[float]:
-        rng = rng or random.Random()
-        ceiling = self.base
-        while True:
-            yield ceiling / 2 + rng.uniform(0, ceiling / 2)
-            ceiling = min(self.cap, ceiling * 2)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,8 @@ class Notifier:
 
 
 async def wait(event: asyncio.Event, timeout: float) -> None:
-    """Wait for a change or the timeout, whichever comes first."""
+    """Wait for a change or the timeout, whichever comes first (`asyncio.timeout`: 3.11's
+    `wait_for` can swallow a cancellation that arrives as the wait ends)."""
     with suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await event.wait()

@@ -169,14 +169,11 @@ class ClusterRow(Horizontal):
 
 def kubelet_time(text: str) -> str | None:
     """A kubelet timestamp (RFC 3339, nanoseconds) as ISO 8601 with microseconds, or None."""
-    from datetime import datetime
+    from warroom.core.rfc3339 import parse_datetime
 
     if not text:
         return None
-    head, _, rest = text.partition(".")
-    frac = "".join(ch for ch in rest if ch.isdigit())[:6]
     try:
-        moment = datetime.fromisoformat(f"{head.removesuffix('Z')}.{frac or '0'}+00:00")
+        return parse_datetime(text).isoformat()
     except ValueError:
         return None
-    return moment.isoformat()
