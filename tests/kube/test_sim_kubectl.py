@@ -313,3 +313,39 @@ def test_logs_of_a_deployment_and_its_crashed_runs(kubectl: Any) -> None:
     assert len(every) == 3
     crash = r"\[pod/checkout-\S+/checkout\] KeyError: 'eu-west-3'"
     assert all(re.fullmatch(crash, line) for line in every)
+
+
+def test_the_consoles_describe_arranges_containers_as_kubectl_does(
+    sim: Simulator, kubectl: Any
+) -> None:
+    """Stock kubectl's describe and `describe_pod` on the same pod: the container block (state,
+    last state, exit code, times, restarts, probes) line for line."""
+    from warroom.kube.describe import describe_pod
+
+    pod = next(
+        p
+        for p in sim.state.store.list("pods", "shop")
+        if p["metadata"]["name"].startswith("checkout")
+    )
+    theirs = kubectl("describe", "pod", pod["metadata"]["name"]).stdout.splitlines()
+    ours = [fact.text for fact in describe_pod(pod, [], sim.state.now)]
+
+    def block(lines: list[str]) -> list[str]:
+        return [
+            line.rstrip() for line in lines[lines.index("Containers:") : lines.index("Conditions:")]
+        ]
+
+    assert block(ours) == block(theirs)
+    assert [
+        line
+        for line in ours
+        if line.startswith(
+            ("Name:", "Namespace:", "Node:", "Start Time:", "Controlled By:", "Status:")
+        )
+    ] == [
+        line
+        for line in theirs
+        if line.startswith(
+            ("Name:", "Namespace:", "Node:", "Start Time:", "Controlled By:", "Status:")
+        )
+    ]
