@@ -45,6 +45,7 @@ KIND_STYLES: dict[str, str] = {
     "alert_attached": "#ff87af",
     "alert_silenced": "#8a8a8a",
     "log_pinned": "#5fd7d7",
+    "cluster_fact": "#5fafd7",
     "milestone_set": "#ffaf5f",
     "note": "#d0d0d0",
     "action_item": "#afafff",
