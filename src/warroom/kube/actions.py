@@ -241,6 +241,24 @@ def owning_deployment(gateway: Gateway, pod: dict[str, Any]) -> str | None:
     )
 
 
+def pod_deployment(gateway: Gateway, namespace: str, pod: str) -> tuple[str, str] | None:
+    """The deployment a pod belongs to and its label selector (`app=checkout`), read from the
+    cluster: a pod's own labels may say more than the selector (a version label that differs
+    between revisions), so guessing from them would miss the other revisions' pods."""
+    try:
+        response = gateway.core().read_namespaced_pod(
+            pod, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+        )
+    except Exception as error:
+        raise explain(error) from None
+    name = owning_deployment(gateway, json.loads(response.data))
+    if name is None:
+        return None
+    deployment = _read(gateway, namespace, name)
+    labels = (deployment["spec"].get("selector") or {}).get("matchLabels") or {}
+    return name, ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
 def _failed(action: str, problem: GatewayError, change: Change | None = None) -> ActionResult:
     return ActionResult(False, f"{action} failed: {problem}", change, problem.status)
 

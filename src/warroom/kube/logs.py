@@ -145,6 +145,9 @@ class LogFollower:
                 if problem.status == 404:
                     self.state = "ended: pod gone"
                     break
+                if problem.status == 400 and self.options.previous:
+                    self.state = "ended: no previous run"  # it never restarted
+                    break
                 self.state = f"retrying: {problem.reason}"
                 fresh = 0
             else:

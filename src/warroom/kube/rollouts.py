@@ -90,7 +90,14 @@ def revisions(deployment: Obj, replicasets: list[Obj]) -> list[Revision]:
 
 
 def history(gateway: Gateway, namespace: str, name: str) -> tuple[Obj, list[Revision]]:
-    """Read the deployment and its ReplicaSets (a worker thread's job); GatewayError if not."""
+    """The deployment and its revisions (a worker thread's job); GatewayError if unreadable."""
+    deployment, replicasets = read(gateway, namespace, name)
+    return deployment, revisions(deployment, replicasets)
+
+
+def read(gateway: Gateway, namespace: str, name: str) -> tuple[Obj, list[Obj]]:
+    """The deployment and the ReplicaSets its selector matches (wire forms), as `kubectl
+    rollout history` and `describe` read them."""
     apps = gateway.apps()
     try:
         response = apps.read_namespaced_deployment(
@@ -114,7 +121,7 @@ def history(gateway: Gateway, namespace: str, name: str) -> tuple[Obj, list[Revi
         replicasets = json.loads(listed.data).get("items") or []
     except Exception as error:
         raise explain(error) from None
-    return deployment, revisions(deployment, replicasets)
+    return deployment, replicasets
 
 
 def _number(annotations: dict[str, str]) -> int:
