@@ -236,7 +236,8 @@ def _cache_key(raw: bytes | None, env: Mapping[str, str]) -> str:
 
     described = {k: v for k, v in env.items() if k != "token"}
     head = json.dumps([CACHE_FORMAT, __version__, raw is not None, sorted(described.items())])
-    return _blake2b(head.encode() + b"\0" + (raw or b"")).hexdigest()
+    digest: str = _blake2b(head.encode() + b"\0" + (raw or b"")).hexdigest()
+    return digest
 
 
 def _blake2b(data: bytes) -> Any:

@@ -157,7 +157,8 @@ class SettingsSchema(BaseSettings):
     def data(self) -> dict[str, Any]:
         """What `config.settings_from` takes: JSON types, durations in microseconds, no
         token (it is never cached)."""
-        return _json(self.model_dump(exclude={"token"}, exclude_none=True))
+        data: dict[str, Any] = _json(self.model_dump(exclude={"token"}, exclude_none=True))
+        return data
 
 
 def _json(value: Any) -> Any:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 from warroom.core.backoff import Backoff
 from warroom.store import EventLog, StoreError
@@ -24,6 +24,16 @@ from warroom.sync.client import Offline, SyncClient, SyncError, batches
 from warroom.sync.protocol import MAX_BATCH, MAX_SEQ, unsendable
 
 State = Literal["synced", "pending", "offline"]
+
+
+class _Changes(TypedDict, total=False):
+    """The counters a loop reports; state, since and reason are derived from its errors."""
+
+    pending: int
+    caught_up: bool
+    last_contact: datetime
+    pushed: int
+    pulled: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +118,7 @@ class Syncer:
         with self._lock:
             return self._status
 
-    def _update(self, **changes: object) -> None:
+    def _update(self, **changes: Unpack[_Changes]) -> None:
         with self._lock:
             status = replace(self._status, **changes)
             if self._errors:
@@ -126,10 +136,11 @@ class Syncer:
         self._errors[loop] = (since, str(exc))
         self._update(pending=self.log.outbox.pending())
 
-    def _succeeded(self, loop: str, **changes: object) -> None:
+    def _succeeded(self, loop: str, **changes: Unpack[_Changes]) -> None:
         was_offline = bool(self._errors)
         self._errors.pop(loop, None)
-        self._update(last_contact=datetime.now(UTC), **changes)
+        changes["last_contact"] = datetime.now(UTC)
+        self._update(**changes)
         if was_offline and not self._errors:  # the server is back: go now, not after a backoff
             self._push_wake.set()
             self._pull_wake.set()
