@@ -88,6 +88,9 @@ class Settings:
     timezone: str = "UTC"
     keys: Mapping[str, str] = field(default_factory=dict)
     policy: Policy = DEFAULT_POLICY
+    channels: tuple[str, ...] = ()
+    """The names of the file's `[channels.NAME]` tables; `warroom.delivery.config` reads and
+    validates the tables themselves where they are used (they hold secrets: never cached)."""
 
     @property
     def actor(self) -> str:
@@ -180,6 +183,7 @@ def settings_from(data: Mapping[str, Any], token: str | None = None) -> Settings
         timezone=data.get("timezone", "UTC"),
         keys=dict(data.get("keys") or {}),
         policy=replace(DEFAULT_POLICY, **update),
+        channels=tuple(data.get("channels") or ()),
     )
 
 

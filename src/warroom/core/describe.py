@@ -30,6 +30,8 @@ LABELS: dict[str, str] = {
     "action_item": "action item",
     "postmortem_set": "postmortem",
     "cadence_snoozed": "snooze",
+    "delivery_sent": "delivered",
+    "delivery_failed": "delivery",
 }
 
 
@@ -166,6 +168,15 @@ _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "action_item": _item,
     "postmortem_set": lambda p: f"{POSTMORTEM_FIELDS.get(p['field'], p['field'])}: {p['value']}",
     "cadence_snoozed": lambda p: f"updates snoozed until {_time(p['until'])}: {p['reason']}",
+    "delivery_sent": lambda p: (
+        f"sent to {p['channel']} at {_time(p['at'])}"
+        + (f" ({p['ref']})" if p.get("ref") else "")
+        + (f" after {p['attempt']} attempts" if int(p.get("attempt", 1)) > 1 else "")
+    ),
+    "delivery_failed": lambda p: (
+        f"{'retrying' if p.get('retry') else 'FAILED'} {p['channel']}: {p['reason']}"
+        + (f" (attempt {p['attempt']})" if p.get("attempt") else "")
+    ),
 }
 
 
