@@ -247,7 +247,13 @@ def test_migrations_are_recorded_and_a_newer_migration_is_refused(db_path):
     EventLog(db_path).close()
     conn = sqlite3.connect(db_path)
     names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")]
-    assert names == ["m001_event_log", "m002_declarations_index", "m003_search", "m004_quarantine"]
+    assert names == [
+        "m001_event_log",
+        "m002_declarations_index",
+        "m003_search",
+        "m004_quarantine",
+        "m005_deliveries",
+    ]
     conn.execute(
         "INSERT INTO _sqlite_migrations (migration_set, name, applied_at)"
         " VALUES ('warroom', 'm999_future', 'x')"
