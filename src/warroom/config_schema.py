@@ -164,6 +164,8 @@ def validate(path: Path, raw: bytes | None) -> dict[str, Any]:
         if private:  # pydantic-settings would take `_env_file = ...` as its own argument
             raise ValueError(f"{private[0]}: Extra inputs are not permitted")
         channels = _channel_names(table.pop("channels", {}))
+        if not isinstance(table.pop("delivery", {}), dict):  # validated where it is used
+            raise ValueError("delivery: must be a table ([delivery])")
         data = SettingsSchema(**table).data()
         if channels:
             data["channels"] = channels

@@ -39,6 +39,9 @@ COMMANDS: dict[str, str] = {
     "token": "sync_cmds:token",
     "sync": "sync_cmds:sync",
     "sim": "kube_cmds:sim",
+    "channels": "delivery_cmds:channels",
+    "deliver": "delivery_cmds:deliver",
+    "deliveries": "delivery_cmds:deliveries",
 }
 """Subcommand name -> `module:attribute` under warroom.cli, imported on first use."""
 

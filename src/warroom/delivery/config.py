@@ -26,12 +26,13 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -41,7 +42,11 @@ from pydantic import (
 
 from warroom.config import ConfigError, config_path
 from warroom.core.deliveries import Route
+from warroom.core.timeparse import parse_duration
 from warroom.delivery.channel import Channel, Lifecycle
+
+if TYPE_CHECKING:
+    from warroom.delivery.engine import Timing
 
 KINDS: dict[str, str] = {
     "slack": "warroom.delivery.slack",
@@ -162,26 +167,77 @@ def kind_of(name: str) -> ChannelKind:
     return kind
 
 
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r} (try 30s, 5m)")
+    return parse_duration(value).total_seconds()
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
+
+
+class DeliveryConfig(BaseModel):
+    """`[delivery]`: how patient the deliverer is (durations like "30s", "5m")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lease: Seconds = 30.0
+    """How long a claimed delivery stays with a deliverer that stopped answering."""
+    poll: Seconds = 1.0
+    """How often idle workers look again for what others changed."""
+    retry_base: Seconds = 2.0
+    retry_cap: Seconds = 300.0
+    stale_after: Seconds = 24 * 3600.0
+    """Events older than this when first seen by a deliverer are not sent."""
+
+    def timing(self) -> Timing:
+        from warroom.core.backoff import Backoff
+        from warroom.delivery.engine import Timing
+
+        return Timing(
+            lease=self.lease,
+            poll=self.poll,
+            backoff=Backoff(base=self.retry_base, cap=self.retry_cap),
+            stale_after=self.stale_after,
+        )
+
+
 # -- reading the tables ----------------------------------------------------------------------
 
 
-def channel_tables(path: Path | None = None) -> dict[str, dict[str, Any]]:
-    """The `[channels.NAME]` tables of the config file, as written (not validated)."""
+def _tables(path: Path | None) -> tuple[Path, dict[str, Any]]:
     path = path or config_path()
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return {}
+        return path, {}
     except OSError as exc:
         raise ConfigError(f"config ({path}): {exc.strerror or exc}") from None
     try:
-        table = tomllib.loads(raw.decode())
+        return path, tomllib.loads(raw.decode())
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"config ({path}): {exc}") from None
+
+
+def channel_tables(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """The `[channels.NAME]` tables of the config file, as written (not validated)."""
+    path, table = _tables(path)
     channels = table.get("channels", {})
     if not isinstance(channels, dict) or not all(isinstance(t, dict) for t in channels.values()):
         raise ConfigError(f"config ({path}): channels: must be [channels.NAME] tables")
     return channels
+
+
+def delivery_config(path: Path | None = None) -> DeliveryConfig:
+    """The `[delivery]` table of the config file, validated (defaults without one)."""
+    path, table = _tables(path)
+    try:
+        return DeliveryConfig.model_validate(table.get("delivery", {}))
+    except ValidationError as exc:
+        err = exc.errors(include_input=False)[0]
+        where = ".".join(str(p) for p in err["loc"])
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"config ({path}): delivery.{where}: {message}") from None
 
 
 def validate(name: str, table: Mapping[str, Any]) -> ChannelConfig:

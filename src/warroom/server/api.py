@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Security
@@ -203,15 +203,29 @@ class _App(FastAPI):
         return JsonErrors(super().build_middleware_stack())
 
 
-def create_app(backend: Backend, *, max_body: int = MAX_BODY) -> FastAPI:
-    """The ASGI app over a backend, which it opens on start-up and closes on shutdown."""
+def create_app(
+    backend: Backend,
+    *,
+    max_body: int = MAX_BODY,
+    background: Sequence[Callable[[Backend], Coroutine[Any, Any, None]]] = (),
+) -> FastAPI:
+    """The ASGI app over a backend, which it opens on start-up and closes on shutdown.
+
+    `background`: what runs beside the API for its lifetime, given the opened backend (the
+    delivery engine); each is a task cancelled at shutdown, before the backend closes."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await backend.open()
+        tasks = [asyncio.create_task(run(backend)) for run in background]
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with suppress(asyncio.CancelledError):
+                    await task
             await backend.close()
 
     app = _App(

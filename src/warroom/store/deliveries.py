@@ -128,6 +128,14 @@ def row_of(values: Sequence[Any], kind: str = "") -> Row:
     )
 
 
+def unscanned_row(event: Event, channel: str, now: int) -> Row:
+    """A delivery not queued yet, as a dry run shows it (id 0)."""
+    position = f"{event.hlc} {event.id}"
+    empty: dict[str, str] = {}
+    return Row(0, event.id, event.incident_id, channel, position, "pending", 0, now, None,
+               None, None, "", "", empty, "", "", now, now, None, event.kind)  # fmt: skip
+
+
 def _event(values: Sequence[Any]) -> Event:
     payload = values[6]
     return Event(*values[:6], json.loads(payload) if isinstance(payload, str) else payload)
@@ -233,32 +241,7 @@ class SqliteQueue:
         due, _, _ = SqliteQueue.unscanned(
             conn, route, now, stale_before, device_id=device_id, limit=100_000
         )
-        found += [
-            Row(
-                0,
-                e.id,
-                e.incident_id,
-                channel,
-                f"{e.hlc} {e.id}",
-                state,
-                0,
-                now,
-                None,
-                None,
-                None,
-                "",
-                "",
-                {},
-                STALE if state == "failed" else "",
-                "",
-                now,
-                now,
-                None,
-                e.kind,
-            )
-            for e, channel, state in due
-            if state == "pending"
-        ]
+        found += [unscanned_row(e, channel, now) for e, channel, state in due if state == "pending"]
         return found
 
     @staticmethod
