@@ -35,6 +35,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from pydantic import SecretStr
@@ -285,13 +286,15 @@ def _where(url: str) -> str:
 
 def redact_url(url: str) -> str:
     """A URL as a dry run shows it: any password and query values replaced."""
-    parsed = httpx.URL(url)
-    if parsed.password:
-        parsed = parsed.copy_with(password=REDACTED)
-    if parsed.query:
-        params = httpx.QueryParams(parsed.query.decode())
-        parsed = parsed.copy_with(params={k: REDACTED for k in params})
-    return str(parsed)
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.split(':', 1)[0]}:{REDACTED}@{host}"
+    query = "&".join(
+        f"{pair.split('=', 1)[0]}={REDACTED}" if pair else pair for pair in parts.query.split("&")
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query if parts.query else "", ""))
 
 
 def _read(chunks: Iterator[bytes], limit: int) -> bytes:
