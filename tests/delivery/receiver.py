@@ -9,10 +9,12 @@ being down altogether; and wait on what it received, with deadlines.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -66,6 +68,7 @@ class Receiver:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
+        self._connections: set[socket.socket] = set()
         self._thread: threading.Thread | None = None
 
     @property
@@ -121,6 +124,11 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                with receiver._lock:
+                    receiver._connections.add(self.connection)
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
@@ -170,6 +178,11 @@ class Receiver:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:  # kept-alive connections too: down is down
+            for connection in self._connections:
+                with suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+            self._connections.clear()
 
     def close(self) -> None:
         self.release.set()

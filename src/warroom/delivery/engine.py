@@ -229,15 +229,18 @@ class Engine:
             wake.clear()
 
     async def _drain(self, channel: Channel) -> None:
+        """Claim and deliver until nothing is due, waiting out the channel's pace (but not
+        a pause a 429 asked for: that is a later run's)."""
         while True:
             now = self._now()
             got = await self._claim(channel, now)
             if isinstance(got, Claim):
                 await self._deliver(channel, got)
-            elif got.paced and got.until is not None:
-                await asyncio.sleep(max(0.0, (got.until - now) / 1000))
-            else:
+                continue
+            wait = (got.until - now) / 1000 if got.until is not None else None
+            if not got.paced or wait is None or wait > channel.pace + 0.1:
                 return
+            await asyncio.sleep(max(0.0, wait))
 
     async def _claim(self, channel: Channel, now: int) -> Any:
         lease = int(self.timing.lease * 1000)
