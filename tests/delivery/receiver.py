@@ -37,6 +37,9 @@ class Answer:
     status: int = 200
     retry_after: str | None = None
     hang: bool = False
+    """Never answer (until the test ends): the sender cannot know what became of it."""
+    accept: bool = False
+    """With `hang`: take the delivery first (then a repeat of its key is a duplicate)."""
     body: dict[str, Any] | None = None
 
 
@@ -143,7 +146,8 @@ class Receiver:
                 if not signed:
                     answer = Answer(401, body={"detail": "bad signature"})
                 if answer.hang:
-                    receiver._record(Hit(key, body, signed, errors, 0, time.time()), False)
+                    hit = Hit(key, body, signed, errors, 200 if answer.accept else 0, time.time())
+                    receiver._record(hit, answer.accept)
                     receiver.release.wait(60)
                     self.close_connection = True
                     return
