@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.writes import declare, run
-from warroom.core.commands import CommandError, RecordFailed, RecordSent, make
+from warroom.core.commands import CommandError, PostUpdate, RecordFailed, RecordSent, make
 from warroom.core.deliveries import Route, carries, fold, result_of, routes_for
 from warroom.core.describe import summarize
 from warroom.core.events import Event
@@ -157,3 +157,36 @@ def test_results_are_written_through_the_command_layer_and_described(tmp_path):
     assert bad.payload["next_at"] is None  # only a retry has a next attempt
     assert "sent to hook" in summarize(ok) and "after 2 attempts" in summarize(ok)
     assert summarize(bad).startswith("FAILED slack: HTTP 403")
+
+
+def test_the_postmortem_says_when_each_update_was_drafted_and_reached_whom(tmp_path):
+    from warroom.core.export import to_markdown
+    from warroom.core.policy import DEFAULT_POLICY
+
+    with EventLog(tmp_path / "pm.db") as log:
+        incident = declare(log, "Checkout down", actor="alice")
+        [update] = run(log, incident, PostUpdate(body="Investigating | 5xx\\nmore"), actor="bob")
+        sent_at = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+        refused = RecordFailed(
+            target=update.id,
+            channel="slack",
+            reason="HTTP 403: not_in_channel",
+            retry=False,
+            at=sent_at,
+            attempt=1,
+        )
+        run(log, incident, RecordSent(target=update.id, channel="hook", at=sent_at, attempt=2))
+        run(log, incident, refused)
+        events = log.timeline.events(incident)
+        md = to_markdown(log.state(incident), events, DEFAULT_POLICY, UTC)
+    assert "### Updates and Delivery" in md
+    row = next(
+        line
+        for line in md.splitlines()
+        if line.startswith("| ") and "Investigating" in line and "hook at" in line
+    )
+    assert "| bob | internal | Investigating \\| 5xx\\\\nmore |" in row
+    assert row.endswith(
+        "| hook at 2030-01-02 03:04:05 (attempt 2);"
+        " slack: **failed** (HTTP 403: not\\_in\\_channel) |"
+    )
