@@ -9,7 +9,7 @@ imported inside the commands.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -327,7 +327,7 @@ def _on_queue(
     ctx: Ctx,
     server_db: Path | None,
     database_url: str | None,
-    action: Callable[[Queue], Awaitable[T]],
+    action: Callable[[Queue], Coroutine[Any, Any, T]],
 ) -> T:
     """Run `action` on the local queue, or the server's when its database is named."""
     from warroom.delivery.queue import LocalQueue

@@ -17,7 +17,6 @@ together, and the events fan out to every console like pushed ones.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -41,6 +40,7 @@ from warroom.store.deliveries import (
     Idle,
     Row,
     SqliteQueue,
+    event_of,
     row_of,
     unscanned_row,
 )
@@ -57,11 +57,6 @@ ACTOR = "delivery"
 """Who the server records delivery results as."""
 
 log = logging.getLogger("warroom.delivery")
-
-
-def _event(values: Sequence[Any]) -> Event:
-    payload = values[6]
-    return Event(*values[:6], json.loads(payload) if isinstance(payload, str) else payload)
 
 
 def _moment() -> datetime:
@@ -235,7 +230,7 @@ class PostgresServerQueue(_Shared):
         rows = await cur.fetchall()
         due = []
         for values in rows:
-            event = _event(values[1:])
+            event = event_of(values[1:])
             for channel in route(event):
                 stale = event.time.timestamp() * 1000 < stale_before
                 due.append((event, channel, "failed" if stale else "pending"))
@@ -313,9 +308,10 @@ class PostgresServerQueue(_Shared):
                     "  AND d.incident_id = h.incident_id AND d.position = h.position",
                     {"channel": channel},
                 )
-                soonest = (await cur.fetchone())[0]
+                found = await cur.fetchone()
+                soonest = found[0] if found else None
                 return Idle(soonest if soonest is None or soonest > now else now + 50)
-            row, event = row_of(values[:19], values[24]), _event(values[19:])
+            row, event = row_of(values[:19], values[24]), event_of(values[19:])
             start = row.sending_since is None
             await conn.execute(
                 "UPDATE deliveries SET lease_owner = %s, lease_until = %s,"
@@ -423,7 +419,7 @@ class PostgresServerQueue(_Shared):
                 (event_id,),
             )
             values = await cur.fetchone()
-        return _event(values) if values else None
+        return event_of(values) if values else None
 
     async def rows(self, *, states: Sequence[str] = (), limit: int = 1000) -> list[Row]:
         where = " WHERE d.state = ANY(%s)" if states else ""

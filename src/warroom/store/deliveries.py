@@ -119,26 +119,70 @@ class Finish:
 
 
 def row_of(values: Sequence[Any], kind: str = "") -> Row:
+    """A row of COLUMNS (`extra` as JSON text from SQLite, or a dict from PostgreSQL)."""
     extra = values[13]
     return Row(
-        *values[:13],
-        json.loads(extra) if isinstance(extra, str) else dict(extra or {}),
-        *values[14:19],
+        id=values[0],
+        event_id=values[1],
+        incident_id=values[2],
+        channel=values[3],
+        position=values[4],
+        state=values[5],
+        attempts=values[6],
+        next_at=values[7],
+        lease_owner=values[8],
+        lease_until=values[9],
+        sending_since=values[10],
+        ref=values[11],
+        permalink=values[12],
+        extra=json.loads(extra) if isinstance(extra, str) else dict(extra or {}),
+        reason=values[14],
+        reported=values[15],
+        created_at=values[16],
+        updated_at=values[17],
+        sent_at=values[18],
         event_kind=kind,
     )
 
 
 def unscanned_row(event: Event, channel: str, now: int) -> Row:
     """A delivery not queued yet, as a dry run shows it (id 0)."""
-    position = f"{event.hlc} {event.id}"
-    empty: dict[str, str] = {}
-    return Row(0, event.id, event.incident_id, channel, position, "pending", 0, now, None,
-               None, None, "", "", empty, "", "", now, now, None, event.kind)  # fmt: skip
+    return Row(
+        id=0,
+        event_id=event.id,
+        incident_id=event.incident_id,
+        channel=channel,
+        position=f"{event.hlc} {event.id}",
+        state="pending",
+        attempts=0,
+        next_at=now,
+        lease_owner=None,
+        lease_until=None,
+        sending_since=None,
+        ref="",
+        permalink="",
+        extra={},
+        reason="",
+        reported="",
+        created_at=now,
+        updated_at=now,
+        sent_at=None,
+        event_kind=event.kind,
+    )
 
 
-def _event(values: Sequence[Any]) -> Event:
+def event_of(values: Sequence[Any]) -> Event:
+    """An event from its seven columns (payload as JSON text, or a dict from PostgreSQL)."""
     payload = values[6]
-    return Event(*values[:6], json.loads(payload) if isinstance(payload, str) else payload)
+    return Event(
+        values[0],
+        values[1],
+        values[2],
+        values[3],
+        values[4],
+        values[5],
+        json.loads(payload) if isinstance(payload, str) else payload,
+    )
 
 
 # -- the SQL both SQLite stores share -----------------------------------------------------------
@@ -175,7 +219,7 @@ class SqliteQueue:
         ).fetchall()
         due = []
         for values in rows:
-            event = _event(values[1:])
+            event = event_of(values[1:])
             if device_id is not None and event.device_id != device_id:
                 continue
             channels = route(event)
@@ -250,7 +294,7 @@ class SqliteQueue:
             "SELECT id, incident_id, device_id, hlc, actor, kind, payload FROM events WHERE id = ?",
             (event_id,),
         ).fetchone()
-        return _event(row) if row else None
+        return event_of(row) if row else None
 
     @staticmethod
     def claim(
@@ -273,7 +317,7 @@ class SqliteQueue:
         ).fetchall()
         soonest: int | None = None
         for values in heads:
-            row, event = row_of(values[:19], values[24]), _event(values[19:])
+            row, event = row_of(values[:19], values[24]), event_of(values[19:])
             ready = max(row.next_at, row.lease_until or 0)
             if ready > now:
                 soonest = ready if soonest is None else min(soonest, ready)
