@@ -5,7 +5,14 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import kube_bench, store_bench, sync_bench, template_bench, tui_bench
+from bench import (
+    delivery_bench,
+    kube_bench,
+    store_bench,
+    sync_bench,
+    template_bench,
+    tui_bench,
+)
 
 SUITES = {
     "store": store_bench.run,
@@ -13,6 +20,7 @@ SUITES = {
     "sync": sync_bench.run,
     "kube": kube_bench.run,
     "templates": template_bench.run,
+    "delivery": delivery_bench.run,
 }
 
 

@@ -254,6 +254,7 @@ def _quiet_logs() -> None:
     logger = logging.getLogger("warroom.delivery")
     if os.environ.get("WARROOM_DEBUG") == "1":
         logging.basicConfig(level=logging.INFO)
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines hold whole URLs
         return
     logger.addHandler(logging.NullHandler())
     logger.propagate = False
@@ -455,3 +456,6 @@ def retry(
             f"no failed or retrying delivery {row_id} (see `warroom deliveries --state failed`)"
         )
     click.echo(f"delivery {row.id} to {row.channel} will be tried again now")
+
+
+COMMANDS: list[click.Command] = [channels, deliver, deliveries]
