@@ -13,6 +13,7 @@ import asyncio
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -23,6 +24,7 @@ from bench.report import Figure, percentile, section
 from warroom.core.backoff import Backoff
 from warroom.core.commands import Declare, PostUpdate
 from warroom.core.ids import new_id
+from warroom.delivery.channel import Channel
 from warroom.delivery.config import build
 from warroom.delivery.engine import Engine, Timing
 from warroom.delivery.queue import LocalQueue
@@ -34,11 +36,11 @@ SECRET = "bench-secret"
 N_CHANNELS = 20
 N_UPDATES = 50
 """Per channel: 50 updates to 20 channels are 1,000 deliveries."""
-PACE = 0.1
+PACE = 0.2
 N_LATENCY = 60
 
 
-def channels(url: str, pace: float) -> list:
+def channels(url: str, pace: float) -> list[Channel]:
     return [
         build(
             f"hook-{i:02d}",
@@ -50,7 +52,7 @@ def channels(url: str, pace: float) -> list:
 
 def drain(tmp: Path, pace: float) -> tuple[float, int]:
     """Seconds to deliver the backlog; how many deliveries the receiver took."""
-    receiver = Receiver(SECRET).start()
+    receiver = Receiver(SECRET, validate=False).start()
     try:
         with EventLog(tmp / f"drain-{pace}.db") as log:
             incident = new_id()
@@ -65,7 +67,7 @@ def drain(tmp: Path, pace: float) -> tuple[float, int]:
             start = time.perf_counter()
             asyncio.run(engine.once())
             took = time.perf_counter() - start
-        return took, len(receiver.accepted)
+        return took, sum(1 for hit in receiver.hits if hit.status == 200)
     finally:
         receiver.close()
 
@@ -86,7 +88,7 @@ def bare_posts(url: str, n: int = 200) -> list[float]:
 
 def latency_local(tmp: Path) -> list[float]:
     """Record an update on this machine (no server): until the receiver holds it."""
-    receiver = Receiver(SECRET).start()
+    receiver = Receiver(SECRET, validate=False).start()
     from warroom.delivery.local import Deliverer
 
     try:
@@ -107,7 +109,7 @@ def latency_local(tmp: Path) -> list[float]:
 
 def latency_server(tmp: Path) -> list[float]:
     """Record an update in one console's log, sync pushes it, `warroom serve` delivers it."""
-    receiver = Receiver(SECRET).start()
+    receiver = Receiver(SECRET, validate=False).start()
     config = tmp / "server-config.toml"
     config.write_text(
         f'[channels.hook]\nkind = "webhook"\nurl = "{receiver.url}"\nsecret = "{SECRET}"\n'
@@ -138,17 +140,24 @@ def latency_server(tmp: Path) -> list[float]:
 
 
 def _post(log: EventLog, incident: str, body: str) -> str:
-    return log.execute(incident, [PostUpdate(body=body)], "bench")[0].id
+    event_id: str = log.execute(incident, [PostUpdate(body=body)], "bench")[0].id
+    return event_id
 
 
-def _measure(receiver: Receiver, post, poke) -> list[float]:  # type: ignore[no-untyped-def]
+def _measure(
+    receiver: Receiver, post: Callable[[str], str], poke: Callable[[], None]
+) -> list[float]:
     """One update at a time, as a console posts them (the writer pokes after a write)."""
     latencies = []
     for i in range(N_LATENCY):
         recorded = time.time()
         event_id = post(f"bench update {i}")
         poke()
-        receiver.wait(lambda r, key=event_id: key in r.accepted, timeout=30)
+
+        def arrived_(r: Receiver, key: str = event_id) -> bool:
+            return key in r.accepted
+
+        receiver.wait(arrived_, timeout=30)
         arrived = next(h.at for h in receiver.hits if h.key == event_id)
         latencies.append(arrived - recorded)
     return latencies
@@ -171,15 +180,15 @@ def run() -> list[Figure]:
             "s",
             "ideal paced time",
             ideal,
-            "<= 1.5x ideal",
-            took <= 1.5 * ideal and got == total,
+            "<= 1.25x ideal, all received",
+            took <= 1.25 * ideal and got == total,
         )
     )
     print(figures[-1].line())
     took, got = drain(tmp, 0.0)
     figures.append(
         Figure(
-            f"same backlog, no pace ({got:,} received)",
+            f"same backlog, no pace: capacity ({got:,} received)",
             total / took,
             "del/s",
             "paced rate",
@@ -188,7 +197,7 @@ def run() -> list[Figure]:
     )
     print(figures[-1].line())
 
-    receiver = Receiver(SECRET).start()
+    receiver = Receiver(SECRET, validate=False).start()
     try:
         base = percentile(bare_posts(receiver.url), 50) * 1000
     finally:
