@@ -203,3 +203,31 @@ def test_the_log_records_what_reached_whom(cli, receiver, db_path):
     assert kinds[-1] == "delivery_sent"
     shown = cli("show", "--last", "3").out
     assert "sent to ops-hook at" in shown
+
+
+def test_the_server_says_which_channels_it_delivers_to(receiver, tmp_path):
+    """What a console in a team shows before posting; never an endpoint or a secret."""
+    import httpx
+
+    from tests.sync.factory import auth
+    from tests.sync.servers import ServerProcess, Store
+
+    configure(hook_config(receiver))
+    store = Store("sqlite", str(tmp_path / "server.db"))
+    server = ServerProcess(store, tmp_path).start()
+    try:
+        token = store.token("console")
+        answer = httpx.get(f"{server.url}/v1/channels", headers=auth(token))
+        anonymous = httpx.get(f"{server.url}/v1/channels")
+    finally:
+        server.stop()
+    assert answer.json() == [
+        {
+            "name": "ops-hook",
+            "kind": "webhook",
+            "audiences": ["internal"],
+            "on": ["declared", "resolved"],
+        }
+    ]
+    assert anonymous.status_code == 401
+    assert receiver.url not in answer.text and SECRET not in answer.text

@@ -361,3 +361,13 @@ def _wait(condition: Any, what: str, timeout: float = 20) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+def test_an_incident_s_results_are_read_from_the_log(log, receiver):
+    incident = declare(log)
+    [update] = updates(log, incident, 1)
+    receiver.answer(Answer(), Answer(400, body={"detail": "no"}))
+    asyncio.run(engine(log, hook(receiver)).once())
+    found = log.deliveries.results(incident)
+    assert found.of(update.id)["hook"].state == "failed"
+    assert found.of(carried(log, incident)[0])["hook"].ref.startswith("r-")

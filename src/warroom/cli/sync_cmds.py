@@ -19,6 +19,7 @@ from warroom.cli.context import Ctx, Failure, pass_ctx
 from warroom.config import APP
 
 if TYPE_CHECKING:
+    from warroom.core.deliveries import Route
     from warroom.server.backend import Backend
     from warroom.sync.engine import Syncer
 
@@ -148,8 +149,8 @@ def serve(
     if bool(ssl_certfile) != bool(ssl_keyfile):
         raise click.UsageError("TLS needs both --ssl-certfile and --ssl-keyfile")
     _with_backend(db, database_url, _noop)  # a bad path or URL: one line now, not a traceback
-    background = _delivery()
-    app = create_app(_backend(db, database_url), background=background)
+    background, routes = _delivery()
+    app = create_app(_backend(db, database_url), background=background, routes=routes)
     scheme = "https" if ssl_certfile else "http"
     store = "PostgreSQL" if database_url else str(db or "server.db in your data dir")
     click.echo(f"warroom sync API on {scheme}://{host}:{port}{API} ({store})", err=True)
@@ -168,9 +169,10 @@ async def _noop(_backend: Backend) -> None:
     return None
 
 
-def _delivery() -> list[Callable[[Backend], Coroutine[Any, Any, None]]]:
-    """The delivery engine, when the config file has channels: the server holds their
-    secrets and delivers. A bad channel is one line now, before the server starts."""
+def _delivery() -> tuple[list[Callable[[Backend], Coroutine[Any, Any, None]]], list[Route]]:
+    """The delivery engine and what its channels carry, when the config file has channels:
+    the server holds their secrets and delivers. A bad channel is one line now, before the
+    server starts."""
     from warroom.config import ConfigError
     from warroom.delivery.config import delivery_config, load_channels
 
@@ -180,7 +182,8 @@ def _delivery() -> list[Callable[[Backend], Coroutine[Any, Any, None]]]:
     except ConfigError as exc:
         raise Failure(str(exc)) from None
     if not channels:
-        return []
+        return [], []
+    from warroom.core.deliveries import Route
     from warroom.server.deliveries import deliver
 
     click.echo(f"delivering to {', '.join(c.name for c in channels)}", err=True)
@@ -188,7 +191,8 @@ def _delivery() -> list[Callable[[Backend], Coroutine[Any, Any, None]]]:
     async def run(backend: Backend) -> None:
         await deliver(backend, channels, timing)
 
-    return [run]
+    routes = [Route(c.name, c.kind, frozenset(c.audiences), frozenset(c.on)) for c in channels]
+    return [run], routes
 
 
 @click.group(cls=ServerGroup)

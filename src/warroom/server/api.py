@@ -19,10 +19,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp
 
 from warroom import __version__
+from warroom.core.deliveries import Route
 from warroom.core.events import Event, PayloadError, parse_payload
 from warroom.core.hlc import wall_ms_now
 from warroom.server.auth import DeviceRefused, Token
@@ -120,6 +121,27 @@ async def pull(request: Request, query: Annotated[PullQuery, Query()]) -> PullRe
     )
 
 
+class ChannelRoute(BaseModel):
+    """A channel as a console needs to know it: what it carries (never its endpoint or
+    secret, which stay on the server)."""
+
+    name: str
+    kind: str
+    audiences: list[str]
+    on: list[str]
+
+
+@router.get("/channels", responses=ERRORS, dependencies=[Depends(authenticated)])
+async def channels(request: Request) -> list[ChannelRoute]:
+    """The channels this server delivers to, and the audiences and lifecycle events each
+    carries: which will receive an update, shown before it is posted."""
+    routes: Sequence[Route] = request.app.state.routes
+    return [
+        ChannelRoute(name=r.name, kind=r.kind, audiences=sorted(r.audiences), on=sorted(r.on))
+        for r in routes
+    ]
+
+
 def _servable(events: list[tuple[int, Event]], skipped: set[int]) -> Iterator[Sequenced]:
     """The events as sent; one that today's rules refuse (stored by an older version) is left
     out, since every client would refuse the whole page. The cursor still moves past it."""
@@ -208,11 +230,13 @@ def create_app(
     *,
     max_body: int = MAX_BODY,
     background: Sequence[Callable[[Backend], Coroutine[Any, Any, None]]] = (),
+    routes: Sequence[Route] = (),
 ) -> FastAPI:
     """The ASGI app over a backend, which it opens on start-up and closes on shutdown.
 
     `background`: what runs beside the API for its lifetime, given the opened backend (the
-    delivery engine); each is a task cancelled at shutdown, before the backend closes."""
+    delivery engine); each is a task cancelled at shutdown, before the backend closes.
+    `routes`: the channels it delivers to (`GET /v1/channels`)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -239,6 +263,7 @@ def create_app(
     )
     app.state.backend = backend
     app.state.skipped = set()
+    app.state.routes = list(routes)
     app.include_router(router)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(Unavailable, _unavailable)

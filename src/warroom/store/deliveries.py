@@ -31,6 +31,7 @@ from warroom.store.database import Database
 
 if TYPE_CHECKING:
     from warroom.core.commands import Command
+    from warroom.core.deliveries import Deliveries
     from warroom.store.append import Appender
 
 CURSOR_KEY = "delivery.cursor"
@@ -549,3 +550,17 @@ class LocalDeliveries:
     def counts(self) -> dict[tuple[str, str], int]:
         with self.db.lock:
             return SqliteQueue.counts(self.db.conn)
+
+    def results(self, incident_id: str) -> Deliveries:
+        """What became of each delivery of an incident's events, whoever delivered them
+        (this machine, or a server whose result events arrived by sync)."""
+        from warroom.core.deliveries import fold
+
+        rows = self.db.query(
+            "SELECT id, incident_id, device_id, hlc, actor, kind, payload"
+            " FROM events INDEXED BY events_delivery_results"  # not every event of a 100k log
+            " WHERE incident_id = ? AND kind IN ('delivery_sent', 'delivery_failed')"
+            " ORDER BY hlc, id",
+            (incident_id,),
+        )
+        return fold(event_of(row) for row in rows)

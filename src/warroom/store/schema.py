@@ -135,6 +135,11 @@ def m005_deliveries(db: Database) -> None:
     )
     db.execute("CREATE INDEX deliveries_sent ON deliveries (incident_id, channel, position)")
     db.execute("CREATE TABLE delivery_channels (name TEXT PRIMARY KEY, next_at INTEGER NOT NULL)")
+    # Each incident's delivery results, for the per-channel state the console shows.
+    db.execute(
+        "CREATE INDEX events_delivery_results ON events (incident_id, hlc)"
+        " WHERE kind IN ('delivery_sent', 'delivery_failed')"
+    )
     db.execute(
         "INSERT INTO meta (key, value) SELECT 'delivery.cursor', coalesce(max(seq), 0) FROM events"
     )
