@@ -192,3 +192,21 @@ def test_a_dry_run_hides_what_a_url_may_carry():
         "https://u:[redacted]@h.example/x?token=[redacted]&x=[redacted]"
     )
     assert redact_url("https://h.example/hook") == "https://h.example/hook"
+
+
+def test_the_composer_s_preview_of_a_draft_update(receiver, update):
+    """Which channels would receive an update not posted yet, and exactly what."""
+    from warroom.delivery.compose import draft_update, preview
+
+    log, event = update
+    state = log.state(event.incident_id)
+    internal_only = channel(receiver, audiences=["internal"])
+    everyone = channel(receiver)
+    draft = draft_update(state, "Rolled back", audience="customers", now=datetime.now(UTC))
+    [shown] = preview([internal_only, everyone], draft, state)
+    assert shown.channel == "ops-hook" and not shown.error
+    [request] = shown.requests
+    body = json.loads(request.body)
+    assert body["message"]["text"] == "Rolled back" and body["message"]["audience"] == "customers"
+    assert not list(VALIDATOR.iter_errors(body))
+    assert receiver.hits == []  # nothing was sent

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from warroom.core.describe import summarize
 from warroom.core.events import Event
+from warroom.core.hlc import Stamp
+from warroom.core.ids import new_id
 from warroom.core.state import IncidentState
 from warroom.core.text import clean
 from warroom.delivery.channel import Channel, Delivered, DeliveryError, Outgoing, Request
@@ -48,6 +51,22 @@ def outgoing(
         previous=delivered_of(previous),
         links=dict(links(incident)),
     )
+
+
+def draft_update(
+    incident: IncidentState,
+    body: str,
+    *,
+    audience: str = "internal",
+    template: str = "",
+    actor: str = "you",
+    now: datetime,
+) -> Event:
+    """An update not posted yet, as the event it would be (a fresh id; the composer's
+    dry run shows what each channel would receive for it)."""
+    stamp = Stamp(int(now.timestamp() * 1000), 0).encode()
+    payload = {"audience": audience, "template": template, "body": body}
+    return Event(new_id(), incident.incident_id, "draft", stamp, actor, "update_posted", payload)
 
 
 @dataclass(frozen=True)
