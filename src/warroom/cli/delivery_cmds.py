@@ -236,8 +236,12 @@ def deliver(ctx: Ctx, mode: str, as_json: bool) -> None:
             asyncio.run(engine.run())
         return
     from warroom.delivery.engine import summary_line
+    from warroom.store import StoreError
 
-    counts = asyncio.run(engine.once())
+    try:
+        counts = asyncio.run(engine.once())
+    except StoreError as exc:
+        raise Failure(str(exc)) from None
     left = engine.undelivered(counts)
     line = summary_line(counts, engine.channels)
     if left:

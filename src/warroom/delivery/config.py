@@ -26,7 +26,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -134,9 +134,6 @@ class ChannelConfig(BaseModel):
     def channel_args(self) -> dict[str, Any]:
         """The keyword arguments of `Channel.__init__` this table sets."""
         return {"audiences": frozenset(self.audiences), "on": frozenset(self.on), "pace": self.pace}
-
-
-C = TypeVar("C", bound=ChannelConfig)
 
 
 @dataclass(frozen=True)
@@ -284,16 +281,3 @@ def load_routes(tables: Mapping[str, Mapping[str, Any]] | None = None) -> list[R
         config = validate(name, table)
         routes.append(Route(name, config.kind, frozenset(config.audiences), frozenset(config.on)))
     return routes
-
-
-def describe_config(config: ChannelConfig) -> dict[str, Any]:
-    """A table as `warroom channels --json` shows it: secrets as whether they are set."""
-    shown: dict[str, Any] = {}
-    for key, value in config:
-        if isinstance(value, SecretStr):
-            shown[key] = "[set]"
-        elif isinstance(value, tuple):
-            shown[key] = list(value)
-        else:
-            shown[key] = value
-    return shown

@@ -219,7 +219,11 @@ class Engine:
                 await asyncio.sleep(next(delays))
                 continue
             if isinstance(got, Claim):
-                await self._deliver(channel, got)
+                try:
+                    await self._deliver(channel, got)
+                except Exception as exc:  # the store failed mid-way: the lease runs out
+                    log.warning("delivery: %s: %s", channel.name, _clip(str(exc), 300))
+                    await asyncio.sleep(next(delays))
                 continue
             wait = self.timing.poll
             if got.until is not None:
@@ -308,8 +312,9 @@ class Engine:
             raise DeliveryError(f"internal error in the channel ({name})", retry=True) from None
         finally:
             renewer.cancel()
-            with suppress(asyncio.CancelledError):
-                await renewer
+            # gather, not `suppress(CancelledError)`: that would also swallow a cancellation
+            # of this task arriving meanwhile, and the engine would never stop.
+            await asyncio.gather(renewer, return_exceptions=True)
 
     async def _renew(self, claim: Claim) -> None:
         lease = self.timing.lease
@@ -487,9 +492,7 @@ async def _first(*waits: Coroutine[Any, Any, Any]) -> None:
     finally:
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with suppress(asyncio.CancelledError, Exception):
-                await task
+        await asyncio.gather(*tasks, return_exceptions=True)  # a cancellation of ours propagates
 
 
 def summary_line(counts: dict[tuple[str, str], int], channels: Iterable[str]) -> str:

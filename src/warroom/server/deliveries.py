@@ -477,6 +477,9 @@ async def deliver(
     )
     try:
         await engine.run()
+    except Exception:
+        log.exception("delivery stopped")  # the API goes on; a restart resumes the queue
+        raise
     finally:
         if isinstance(queue, PostgresServerQueue):
             with suppress(Exception):
