@@ -146,6 +146,20 @@ def test_a_kind_plugs_in_by_module_name(fake_kind, monkeypatch):
     assert channel.audiences == {"customers"}
 
 
+def test_a_kind_with_config_and_build_plugs_in_and_gets_the_policy(monkeypatch):
+    from tests.delivery import fake_plain
+    from warroom.core.policy import DEFAULT_POLICY
+
+    monkeypatch.setitem(delivery_config.KINDS, "plain", "tests.delivery.fake_plain")
+    channel = build("p", {"kind": "plain", "audiences": ["customers"]}, DEFAULT_POLICY)
+    assert (channel.kind, channel.pace, channel.audiences) == ("fake", 0.25, {"customers"})
+    assert fake_plain.seen[-1] is DEFAULT_POLICY
+    with pytest.raises(ConfigError, match=r"^channels\.p: colour: Extra inputs"):
+        build("p", {"kind": "plain", "colour": "red"})
+    [route] = load_routes({"p": {"kind": "plain"}})
+    assert (route.kind, route.audiences) == ("plain", {"internal"})
+
+
 def test_a_kind_whose_module_is_missing_says_so(monkeypatch):
     monkeypatch.setitem(delivery_config.KINDS, "ghost", "warroom.delivery.ghost")
     with pytest.raises(ConfigError) as caught:

@@ -34,11 +34,11 @@ ACTOR = "delivery"
 """Who this machine records delivery results as (the server does the same)."""
 
 
-def _channels() -> list[Channel]:
+def _channels(ctx: Ctx) -> list[Channel]:
     from warroom.delivery.config import load_channels
 
     try:
-        channels = load_channels()
+        channels = load_channels(policy=ctx.policy)
     except ConfigError as exc:
         raise Failure(str(exc)) from None
     if not channels:
@@ -82,7 +82,7 @@ def channels(click_ctx: click.Context, ctx: Ctx, as_json: bool) -> None:
     errors = []
     for name, table in tables.items():
         try:
-            channel = build(name, table)
+            channel = build(name, table, ctx.policy)
         except ConfigError as exc:
             errors.append(str(exc))
             kind = table.get("kind")
@@ -150,7 +150,8 @@ def _local_counts(ctx: Ctx) -> dict[tuple[str, str], int]:
 
 @channels.command("test")
 @click.argument("name")
-def test_(name: str) -> None:
+@pass_ctx
+def test_(ctx: Ctx, name: str) -> None:
     """Send a test message to the channel NAME."""
     from warroom.delivery.channel import DeliveryError
     from warroom.delivery.config import build, channel_tables
@@ -163,7 +164,7 @@ def test_(name: str) -> None:
         known = ", ".join(tables) or "none configured"
         raise Failure(f"no channel named {name!r} (channels: {known})")
     try:
-        channel = build(name, tables[name])
+        channel = build(name, tables[name], ctx.policy)
     except ConfigError as exc:
         raise Failure(str(exc)) from None
     try:
@@ -206,7 +207,7 @@ def deliver(ctx: Ctx, mode: str, as_json: bool) -> None:
             f"a server is configured ({ctx.settings.server}): it delivers with the channels of"
             " its own config; `warroom deliver` is for a warroom without a server"
         )
-    channels = _channels()
+    channels = _channels(ctx)
     tz = ctx.settings.tz
 
     def report(result: Result) -> None:

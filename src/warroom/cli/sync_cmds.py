@@ -173,11 +173,11 @@ def _delivery() -> tuple[list[Callable[[Backend], Coroutine[Any, Any, None]]], l
     """The delivery engine and what its channels carry, when the config file has channels:
     the server holds their secrets and delivers. A bad channel is one line now, before the
     server starts."""
-    from warroom.config import ConfigError
+    from warroom.config import ConfigError, load_settings
     from warroom.delivery.config import delivery_config, load_channels
 
     try:
-        channels = load_channels()
+        channels = load_channels(policy=load_settings().policy)
         timing = delivery_config().timing()
     except ConfigError as exc:
         raise Failure(str(exc)) from None

@@ -12,15 +12,16 @@ and never caches their tables: they hold secrets). Delivery, `warroom channels` 
 `warroom serve` read the tables from the file and validate them here.
 
 Kinds plug in by name: `KINDS` maps a kind to the module that defines it, imported only when
-a channel of that kind is configured. Such a module exposes `KIND = ChannelKind(config=...,
-build=...)`: a pydantic model of its table (a `ChannelConfig`) and a factory of its
-`Channel`. Every problem is one line naming the channel and the key; a secret's value never
-appears in one.
+a channel of that kind is configured. Such a module exposes either `KIND = ChannelKind(...)`,
+or `CONFIG` (the pydantic model of its whole table, `kind` included) and `build(name, config)`
+(which may take the team's `policy` as a keyword). Every problem is one line naming the
+channel and the key; a secret's value never appears in one.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -42,6 +43,7 @@ from pydantic import (
 
 from warroom.config import ConfigError, config_path
 from warroom.core.deliveries import Route
+from warroom.core.policy import Policy
 from warroom.core.timeparse import parse_duration
 from warroom.delivery.channel import Channel, Lifecycle
 
@@ -140,9 +142,15 @@ class ChannelConfig(BaseModel):
 class ChannelKind:
     """How a kind plugs in: its table's model, and the factory of its channels."""
 
-    config: type[ChannelConfig]
-    build: Callable[[str, Any], Channel]
-    """(channel name, validated config) -> Channel; may raise ChannelConfigError."""
+    config: type[BaseModel]
+    build: Callable[..., Channel]
+    """(channel name, validated config[, policy=...]) -> Channel; may raise
+    ChannelConfigError."""
+
+    def make(self, name: str, config: BaseModel, policy: Policy | None = None) -> Channel:
+        if policy is not None and "policy" in inspect.signature(self.build).parameters:
+            return self.build(name, config, policy=policy)
+        return self.build(name, config)
 
 
 def kind_of(name: str) -> ChannelKind:
@@ -159,9 +167,14 @@ def kind_of(name: str) -> ChannelKind:
             f"kind: {name!r} is not available in this warroom ({module_name} is missing)"
         ) from None
     kind = getattr(module, "KIND", None)
-    if not isinstance(kind, ChannelKind):
-        raise ChannelConfigError(f"kind: {name!r} is not available ({module_name} has no KIND)")
-    return kind
+    if isinstance(kind, ChannelKind):
+        return kind
+    config, factory = getattr(module, "CONFIG", None), getattr(module, "build", None)
+    if isinstance(config, type) and issubclass(config, BaseModel) and callable(factory):
+        return ChannelKind(config=config, build=factory)
+    raise ChannelConfigError(
+        f"kind: {name!r} is not available ({module_name} has neither KIND nor CONFIG and build)"
+    )
 
 
 def _seconds(value: Any) -> float:
@@ -237,7 +250,7 @@ def delivery_config(path: Path | None = None) -> DeliveryConfig:
         raise ConfigError(f"config ({path}): delivery.{where}: {message}") from None
 
 
-def validate(name: str, table: Mapping[str, Any]) -> ChannelConfig:
+def validate(name: str, table: Mapping[str, Any]) -> BaseModel:
     """One channel's table, validated by its kind's model; ChannelConfigError naming the
     channel and the key."""
     try:
@@ -257,19 +270,22 @@ def validate(name: str, table: Mapping[str, Any]) -> ChannelConfig:
         raise ChannelConfigError(f"channels.{name}: {exc}") from None
 
 
-def build(name: str, table: Mapping[str, Any]) -> Channel:
-    """A channel from its table (secrets resolved now); ChannelConfigError if unusable."""
+def build(name: str, table: Mapping[str, Any], policy: Policy | None = None) -> Channel:
+    """A channel from its table; ChannelConfigError if unusable. `policy`: the team's, for
+    kinds that word messages by it (severity labels)."""
     config = validate(name, table)
     try:
-        return kind_of(config.kind).build(name, config)
+        return kind_of(str(table["kind"])).make(name, config, policy)
     except ChannelConfigError as exc:
         raise ChannelConfigError(f"channels.{name}: {exc}") from None
 
 
-def load_channels(tables: Mapping[str, Mapping[str, Any]] | None = None) -> list[Channel]:
+def load_channels(
+    tables: Mapping[str, Mapping[str, Any]] | None = None, policy: Policy | None = None
+) -> list[Channel]:
     """Every configured channel, built, in the file's order; the first bad one raises."""
     tables = channel_tables() if tables is None else tables
-    return [build(name, table) for name, table in tables.items()]
+    return [build(name, table, policy) for name, table in tables.items()]
 
 
 def load_routes(tables: Mapping[str, Mapping[str, Any]] | None = None) -> list[Route]:
@@ -279,5 +295,8 @@ def load_routes(tables: Mapping[str, Mapping[str, Any]] | None = None) -> list[R
     routes = []
     for name, table in tables.items():
         config = validate(name, table)
-        routes.append(Route(name, config.kind, frozenset(config.audiences), frozenset(config.on)))
+        audiences = frozenset(getattr(config, "audiences", ()))
+        routes.append(
+            Route(name, str(table["kind"]), audiences, frozenset(getattr(config, "on", ())))
+        )
     return routes

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 
+from warroom.core.policy import Policy
 from warroom.delivery.channel import Channel
 from warroom.delivery.engine import Engine, Timing
 from warroom.delivery.queue import LocalQueue
@@ -70,12 +71,12 @@ class Deliverer:
             self.log.close()
 
 
-def start_local(path: Path) -> Deliverer | None:
+def start_local(path: Path, policy: Policy | None = None) -> Deliverer | None:
     """A running deliverer for the config's channels, or None when there are none.
     Raises ConfigError (one line) for a bad channel or `[delivery]` table."""
     from warroom.delivery.config import delivery_config, load_channels
 
-    channels = load_channels()
+    channels = load_channels(policy=policy)
     if not channels:
         return None
     deliverer = Deliverer(path, channels, delivery_config().timing())

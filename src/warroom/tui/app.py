@@ -245,7 +245,7 @@ class WarroomApp(App[None]):
         from warroom.delivery.local import start_local
 
         try:
-            deliverer = start_local(self.store.path)
+            deliverer = start_local(self.store.path, self.policy)
         except (ConfigError, StoreError) as exc:
             self.post_message(DeliveryUnavailable(str(exc)))
             return

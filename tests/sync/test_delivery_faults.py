@@ -1,6 +1,7 @@
-"""Faults with real processes: a deliverer or a server SIGKILLed mid-request and started
-again, two server instances sharing PostgreSQL. The receiver may see a delivery twice only
-as a repeat of its key, which it recognises; every event reaches it once, in order."""
+"""Delivery faults with real processes (here for the sync tests' servers and PostgreSQL): a
+deliverer or a server SIGKILLed mid-request and started again, two server instances sharing
+PostgreSQL. The receiver may see a delivery twice only as a repeat of its key, which it
+recognises; every event reaches it once, in order."""
 
 from __future__ import annotations
 
