@@ -93,6 +93,9 @@ class Settings:
     policy: Policy = DEFAULT_POLICY
     status_page: PageSettings = field(default_factory=PageSettings)
     """`[status_page]`: the public page's title, components and address."""
+    channels: tuple[str, ...] = ()
+    """The names of the file's `[channels.NAME]` tables; `warroom.delivery.config` reads and
+    validates the tables themselves where they are used (they hold secrets: never cached)."""
 
     @property
     def actor(self) -> str:
@@ -188,6 +191,7 @@ def settings_from(data: Mapping[str, Any], token: str | None = None) -> Settings
         keys=dict(data.get("keys") or {}),
         policy=replace(DEFAULT_POLICY, **update),
         status_page=_status_page(data.get("status_page")),
+        channels=tuple(data.get("channels") or ()),
     )
 
 

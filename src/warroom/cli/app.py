@@ -42,6 +42,9 @@ COMMANDS: dict[str, str] = {
     "sim": "kube_cmds:sim",
     "alerts": "alerts_cmds:alerts",
     "attach": "alerts_cmds:attach",
+    "channels": "delivery_cmds:channels",
+    "deliver": "delivery_cmds:deliver",
+    "deliveries": "delivery_cmds:deliveries",
 }
 """Subcommand name -> `module:attribute` under warroom.cli, imported on first use."""
 

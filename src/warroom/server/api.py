@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp
 
 from warroom import __version__
@@ -38,6 +38,7 @@ from warroom.alerts.webhooks import (
 )
 from warroom.alerts.webhooks import MAX_BODY as MAX_ALERT_BODY
 from warroom.alerts.webhooks import NO_NUL as WEBHOOK_NO_NUL
+from warroom.core.deliveries import Route
 from warroom.core.events import Event, PayloadError, parse_payload
 from warroom.core.hlc import wall_ms_now
 from warroom.core.public import PageSettings
@@ -196,6 +197,27 @@ async def _intake(request: Request, token: Token, read: Any, body: Any) -> Alert
     return await backend.receive_alerts(commands, token.name, received)
 
 
+class ChannelRoute(BaseModel):
+    """A channel as a console needs to know it: what it carries (never its endpoint or
+    secret, which stay on the server)."""
+
+    name: str
+    kind: str
+    audiences: list[str]
+    on: list[str]
+
+
+@router.get("/channels", responses=ERRORS, dependencies=[Depends(authenticated)])
+async def channels(request: Request) -> list[ChannelRoute]:
+    """The channels this server delivers to, and the audiences and lifecycle events each
+    carries: which will receive an update, shown before it is posted."""
+    routes: Sequence[Route] = request.app.state.routes
+    return [
+        ChannelRoute(name=r.name, kind=r.kind, audiences=sorted(r.audiences), on=sorted(r.on))
+        for r in routes
+    ]
+
+
 def _servable(events: list[tuple[int, Event]], skipped: set[int]) -> Iterator[Sequenced]:
     """The events as sent; one that today's rules refuse (stored by an older version) is left
     out, since every client would refuse the whole page. The cursor still moves past it."""
@@ -292,17 +314,30 @@ class _App(FastAPI):
 
 
 def create_app(
-    backend: Backend, *, max_body: int = MAX_BODY, status_page: PageSettings | None = None
+    backend: Backend,
+    *,
+    max_body: int = MAX_BODY,
+    status_page: PageSettings | None = None,
+    background: Sequence[Callable[[Backend], Coroutine[Any, Any, None]]] = (),
+    routes: Sequence[Route] = (),
 ) -> FastAPI:
     """The ASGI app over a backend, which it opens on start-up and closes on shutdown; with
-    the public status page (`/status`, from the config's `[status_page]`)."""
+    the public status page (`/status`, from the config's `[status_page]`).
+
+    `background`: what runs beside the API for its lifetime, given the opened backend (the
+    delivery engine); each is a task cancelled at shutdown, before the backend closes.
+    `routes`: the channels it delivers to (`GET /v1/channels`)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await backend.open()
+        tasks = [asyncio.create_task(run(backend)) for run in background]
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await backend.close()
 
     app = _App(
@@ -316,6 +351,7 @@ def create_app(
     )
     app.state.backend = backend
     app.state.skipped = set()
+    app.state.routes = list(routes)
     app.include_router(router)
     app.state.status_page = StatusPage(backend, status_page or PageSettings())
     app.include_router(status_router)

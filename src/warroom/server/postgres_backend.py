@@ -93,6 +93,37 @@ MIGRATIONS = [
     CREATE INDEX IF NOT EXISTS events_board ON events (seq) WHERE {BOARD_SQL};
     CREATE INDEX IF NOT EXISTS events_by_hlc ON events (hlc);
     """,
+    # 4: the delivery queue (warroom.server.deliveries); what was stored before is not sent
+    """
+    CREATE TABLE IF NOT EXISTS deliveries (
+        id bigserial PRIMARY KEY,
+        event_id text NOT NULL,
+        incident_id text NOT NULL,
+        channel text NOT NULL,
+        position text COLLATE "C" NOT NULL,
+        state text NOT NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        next_at bigint NOT NULL,
+        lease_owner text,
+        lease_until bigint,
+        sending_since bigint,
+        ref text NOT NULL DEFAULT '',
+        permalink text NOT NULL DEFAULT '',
+        extra jsonb NOT NULL DEFAULT '{}',
+        reason text NOT NULL DEFAULT '',
+        reported text NOT NULL DEFAULT '',
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        sent_at bigint,
+        UNIQUE (event_id, channel)
+    );
+    CREATE INDEX IF NOT EXISTS deliveries_unfinished ON deliveries (channel, incident_id, position)
+        WHERE state IN ('pending', 'retrying');
+    CREATE INDEX IF NOT EXISTS deliveries_sent ON deliveries (incident_id, channel, position);
+    CREATE TABLE IF NOT EXISTS delivery_channels (name text PRIMARY KEY, next_at bigint NOT NULL);
+    INSERT INTO meta (key, value)
+        SELECT 'delivery.cursor', seq::text FROM counter WHERE id = 1 ON CONFLICT DO NOTHING;
+    """,
 ]
 """Applied in order under the schema lock; meta's `schema_version` says how many."""
 EVENT_COLUMNS = "id, incident_id, device_id, hlc, actor, kind, payload"
@@ -255,32 +286,8 @@ class PostgresBackend(Backend):
     async def execute(
         self, incident_id: str, commands: Sequence[Command], actor: str, now: datetime
     ) -> list[Event]:
-        received = datetime.now(UTC)
         async with self._writer.use() as conn, conn.transaction():
-            cur = conn.cursor()
-            await cur.execute("SELECT seq FROM counter WHERE id = 1 FOR UPDATE")
-            head = (await cur.fetchone())[0]
-            state = await self._fold(conn, incident_id)
-            await cur.execute(f"SELECT max(hlc) FROM events WHERE {VALID_STAMPS}")
-            newest = (await cur.fetchone())[0]
-            events = make(
-                state,
-                commands,
-                policy=self.policy,
-                now=now,
-                device_id=self.device_id,
-                actor=actor,
-                newest=newest,
-            )
-            if events:
-                copy_sql = f"COPY events (seq, {EVENT_COLUMNS}, token_id, received_at) FROM STDIN"
-                async with cur.copy(copy_sql) as copy:
-                    for n, event in enumerate(events, start=1):
-                        row = (head + n, *event[:6], Jsonb(event.payload), "server", received)
-                        await copy.write_row(row)
-                head += len(events)
-                await cur.execute("UPDATE counter SET seq = %s WHERE id = 1", (head,))
-                await cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(head)))
+            events, head = await self._execute_in(conn, incident_id, commands, actor, now)
         self.notifier.advance(head)
         return events
 
@@ -353,6 +360,43 @@ class PostgresBackend(Backend):
             self._board.fold(numbered)
         self.notifier.advance(head)
         return decision.accepted()
+
+    async def _execute_in(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        incident_id: str,
+        commands: Sequence[Command],
+        actor: str,
+        now: datetime,
+    ) -> tuple[list[Event], int]:
+        """`execute` inside the caller's transaction (the delivery queue records an outcome
+        with its result events); the events and the new head."""
+        received = datetime.now(UTC)
+        cur = conn.cursor()
+        await cur.execute("SELECT seq FROM counter WHERE id = 1 FOR UPDATE")
+        head: int = _first(await cur.fetchone())
+        state = await self._fold(conn, incident_id)
+        await cur.execute(f"SELECT max(hlc) FROM events WHERE {VALID_STAMPS}")
+        newest: str | None = _first(await cur.fetchone())
+        events = make(
+            state,
+            commands,
+            policy=self.policy,
+            now=now,
+            device_id=self.device_id,
+            actor=actor,
+            newest=newest,
+        )
+        if events:
+            copy_sql = f"COPY events (seq, {EVENT_COLUMNS}, token_id, received_at) FROM STDIN"
+            async with cur.copy(copy_sql) as copy:
+                for n, event in enumerate(events, start=1):
+                    row = (head + n, *event[:6], Jsonb(event.payload), "server", received)
+                    await copy.write_row(row)
+            head += len(events)
+            await cur.execute("UPDATE counter SET seq = %s WHERE id = 1", (head,))
+            await cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(head)))
+        return events, head
 
     async def _fold(self, conn: psycopg.AsyncConnection[Any], incident_id: str) -> IncidentState:
         cur = await conn.execute(

@@ -80,6 +80,37 @@ MIGRATIONS = [
     CREATE INDEX IF NOT EXISTS events_board ON events (seq) WHERE {BOARD_SQL};
     CREATE INDEX IF NOT EXISTS events_by_hlc ON events (hlc);
     """,
+    # 4: the delivery queue (warroom.store.deliveries); what was stored before is not sent
+    """
+    CREATE TABLE IF NOT EXISTS deliveries (
+        id INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        incident_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        position TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at INTEGER NOT NULL,
+        lease_owner TEXT,
+        lease_until INTEGER,
+        sending_since INTEGER,
+        ref TEXT NOT NULL DEFAULT '',
+        permalink TEXT NOT NULL DEFAULT '',
+        extra TEXT NOT NULL DEFAULT '{}',
+        reason TEXT NOT NULL DEFAULT '',
+        reported TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        sent_at INTEGER,
+        UNIQUE (event_id, channel)
+    );
+    CREATE INDEX IF NOT EXISTS deliveries_unfinished ON deliveries (channel, incident_id, position)
+        WHERE state IN ('pending', 'retrying');
+    CREATE INDEX IF NOT EXISTS deliveries_sent ON deliveries (incident_id, channel, position);
+    CREATE TABLE IF NOT EXISTS delivery_channels (name TEXT PRIMARY KEY, next_at INTEGER NOT NULL);
+    INSERT OR IGNORE INTO meta (key, value)
+        SELECT 'delivery.cursor', coalesce(max(seq), 0) FROM events;
+    """,
 ]
 """Applied in order; `PRAGMA user_version` says how many (append-only)."""
 EVENT_COLUMNS = "id, incident_id, device_id, hlc, actor, kind, payload"
@@ -233,29 +264,41 @@ class SqliteBackend(Backend):
     def _execute(
         self, incident_id: str, commands: Sequence[Command], actor: str, now: datetime
     ) -> tuple[list[Event], int]:
-        received = datetime.now(UTC).isoformat()
         with self._transaction() as conn:
-            state = self._fold(conn, incident_id)
-            newest = conn.execute(f"SELECT max(hlc) FROM events WHERE {VALID_STAMPS}").fetchone()
-            events = make(
-                state,
-                commands,
-                policy=self.policy,
-                now=now,
-                device_id=self.device_id,
-                actor=actor,
-                newest=newest[0],
-            )
-            head = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
-            rows = [
-                (head + n, *e[:6], _dumps(e.payload), "server", received)
-                for n, e in enumerate(events, start=1)
-            ]
-            conn.executemany(
-                f"INSERT INTO events (seq, {EVENT_COLUMNS}, token_id, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            return self._execute_in(conn, incident_id, commands, actor, now)
+
+    def _execute_in(
+        self,
+        conn: sqlite3.Connection,
+        incident_id: str,
+        commands: Sequence[Command],
+        actor: str,
+        now: datetime,
+    ) -> tuple[list[Event], int]:
+        """`execute` inside the caller's write transaction (the delivery queue records an
+        outcome with its result events); the events and the new head."""
+        received = datetime.now(UTC).isoformat()
+        state = self._fold(conn, incident_id)
+        newest = conn.execute(f"SELECT max(hlc) FROM events WHERE {VALID_STAMPS}").fetchone()
+        events = make(
+            state,
+            commands,
+            policy=self.policy,
+            now=now,
+            device_id=self.device_id,
+            actor=actor,
+            newest=newest[0],
+        )
+        head = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+        rows = [
+            (head + n, *e[:6], _dumps(e.payload), "server", received)
+            for n, e in enumerate(events, start=1)
+        ]
+        conn.executemany(
+            f"INSERT INTO events (seq, {EVENT_COLUMNS}, token_id, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
         return events, head + len(events)
 
     def _fold(self, conn: sqlite3.Connection, incident_id: str) -> IncidentState:
