@@ -95,7 +95,8 @@ alerts = APIRouter(prefix=f"{API}/alerts", max_body_size=MAX_ALERT_BODY)
 
 
 def backend_of(request: Request) -> Backend:
-    return request.app.state.backend
+    backend: Backend = request.app.state.backend
+    return backend
 
 
 async def authenticated(
@@ -295,7 +296,7 @@ async def _not_allowed(request: Request, _exc: Exception) -> JSONResponse:
         m
         for r in request.app.routes
         if isinstance(r, APIRoute) and r.path_regex.match(path)
-        for m in r.methods
+        for m in r.methods or ()
     }
     response = _problem(405, "method not allowed")
     response.headers["Allow"] = ", ".join(sorted(methods))

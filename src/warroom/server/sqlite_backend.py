@@ -117,11 +117,11 @@ EVENT_COLUMNS = "id, incident_id, device_id, hlc, actor, kind, payload"
 TOKEN_COLUMNS = "id, name, device_id, created_at, revoked_at, scope"
 
 
-def _event(row: tuple) -> Event:
-    return Event(*row[:6], json.loads(row[6]))
+def _event(row: tuple[Any, ...]) -> Event:
+    return Event._make((*row[:6], json.loads(row[6])))
 
 
-def _token(row: tuple) -> Token:
+def _token(row: tuple[Any, ...]) -> Token:
     created, revoked = row[3], row[4]
     return Token(
         row[0],
@@ -190,12 +190,13 @@ class SqliteBackend(Backend):
         with sqlite.immediate(self._writer, self._write_lock, _unavailable) as conn:
             yield conn
 
-    def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._read_lock:
             return self._reader.execute(sql, args).fetchall()
 
     def _head(self) -> int:
-        return self._read("SELECT coalesce(max(seq), 0) FROM events")[0][0]
+        head: int = self._read("SELECT coalesce(max(seq), 0) FROM events")[0][0]
+        return head
 
     # -- events -----------------------------------------------------------------------------
 
