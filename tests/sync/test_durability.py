@@ -8,9 +8,10 @@ import signal
 import httpx
 import pytest
 
-from tests.sync.clients import Client, finish, wait_until
+from tests.sync.clients import Client, finish
 from tests.sync.factory import auth
 from tests.sync.servers import ServerProcess, Store
+from tests.waiting import wait_until
 from warroom.core.backoff import Backoff
 from warroom.core.commands import AddNote, Declare
 from warroom.core.ids import new_id
