@@ -7,6 +7,7 @@ import sys
 
 from bench import (
     alerts_bench,
+    delivery_bench,
     kube_bench,
     status_bench,
     store_bench,
@@ -23,6 +24,7 @@ SUITES = {
     "templates": template_bench.run,
     "status": status_bench.run,
     "alerts": alerts_bench.run,
+    "delivery": delivery_bench.run,
 }
 
 

@@ -35,6 +35,7 @@ def test_wheel_ships_styles_and_runs(tmp_path):
     for style in styles:
         assert f"warroom/styles/{style.name}" in names
     assert "warroom/cli/__init__.py" in names
+    assert "warroom/delivery/schemas/webhook-v1.json" in names  # receivers validate against it
 
     target = tmp_path / "site"
     subprocess.run(

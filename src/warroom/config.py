@@ -96,6 +96,9 @@ class Settings:
     """`[status_page]`: the public page's title, components and address."""
     logs_dir: Path | None = None
     """Where the logs pane saves (its dialog starts there); None: the documents folder."""
+    channels: tuple[str, ...] = ()
+    """The names of the file's `[channels.NAME]` tables; `warroom.delivery.config` reads and
+    validates the tables themselves where they are used (they hold secrets: never cached)."""
 
     @property
     def actor(self) -> str:
@@ -193,6 +196,7 @@ def settings_from(data: Mapping[str, Any], token: str | None = None) -> Settings
         policy=replace(DEFAULT_POLICY, **update),
         status_page=_status_page(data.get("status_page")),
         logs_dir=Path(data["logs_dir"]).expanduser() if data.get("logs_dir") else None,
+        channels=tuple(data.get("channels") or ()),
     )
 
 
@@ -241,7 +245,8 @@ def _cache_key(raw: bytes | None, env: Mapping[str, str]) -> str:
 
     described = {k: v for k, v in env.items() if k != "token"}
     head = json.dumps([CACHE_FORMAT, __version__, raw is not None, sorted(described.items())])
-    return _blake2b(head.encode() + b"\0" + (raw or b"")).hexdigest()
+    digest: str = _blake2b(head.encode() + b"\0" + (raw or b"")).hexdigest()
+    return digest
 
 
 def _blake2b(data: bytes) -> Any:

@@ -7,6 +7,7 @@ result is JSON-shaped data without the token, which `config.settings_from` turns
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -158,7 +159,8 @@ class SettingsSchema(BaseSettings):
     def data(self) -> dict[str, Any]:
         """What `config.settings_from` takes: JSON types, durations in microseconds, no
         token (it is never cached)."""
-        return _json(self.model_dump(exclude={"token"}, exclude_none=True))
+        data: dict[str, Any] = _json(self.model_dump(exclude={"token"}, exclude_none=True))
+        return data
 
 
 def _json(value: Any) -> Any:
@@ -173,6 +175,27 @@ def _json(value: Any) -> Any:
     return value
 
 
+CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _channel_names(channels: object) -> list[str]:
+    """The names of the `[channels.NAME]` tables. Only their shape is checked here: each
+    channel's keys are validated by `warroom.delivery.config` where channels are used
+    (delivery, `warroom channels`, `warroom serve`), and its tables (secrets among them)
+    are never cached; the environment cannot set them."""
+    if not isinstance(channels, dict):
+        raise ValueError("channels: must be a table of [channels.NAME] tables")
+    for name, table in channels.items():
+        if not CHANNEL_NAME.fullmatch(name):
+            raise ValueError(
+                f"channels.{ascii(name)[1:-1]}: a channel name is up to 64 letters, digits,"
+                " '.', '_' or '-'"
+            )
+        if not isinstance(table, dict):
+            raise ValueError(f"channels.{name}: must be a table ([channels.{name}])")
+    return list(channels)
+
+
 def validate(path: Path, raw: bytes | None) -> dict[str, Any]:
     """The file's bytes (None: no file) and the environment, validated, as cacheable data."""
     try:
@@ -180,7 +203,12 @@ def validate(path: Path, raw: bytes | None) -> dict[str, Any]:
         private = sorted(k for k in table if k.startswith("_"))
         if private:  # pydantic-settings would take `_env_file = ...` as its own argument
             raise ValueError(f"{private[0]}: Extra inputs are not permitted")
+        channels = _channel_names(table.pop("channels", {}))
+        if not isinstance(table.pop("delivery", {}), dict):  # validated where it is used
+            raise ValueError("delivery: must be a table ([delivery])")
         data = SettingsSchema(**table).data()
+        if channels:
+            data["channels"] = channels
         settings_from(data)  # what only the whole policy can refuse (an unknown severity)
     except ValidationError as exc:
         err = exc.errors()[0]

@@ -288,9 +288,18 @@ def test_broken_config_is_a_clear_error(cli, tmp_path, monkeypatch):
 
 
 def test_every_command_module_is_registered_with_the_lazy_group():
-    from warroom.cli import alerts_cmds, app, incident, kube_cmds, porting, show, sync_cmds
+    from warroom.cli import (
+        alerts_cmds,
+        app,
+        delivery_cmds,
+        incident,
+        kube_cmds,
+        porting,
+        show,
+        sync_cmds,
+    )
 
-    modules = (incident, show, porting, sync_cmds, kube_cmds, alerts_cmds)
+    modules = (incident, show, porting, sync_cmds, kube_cmds, alerts_cmds, delivery_cmds)
     names = {c.name for m in modules for c in m.COMMANDS}
     assert names == set(app.COMMANDS)
 

@@ -253,6 +253,7 @@ def test_migrations_are_recorded_and_a_newer_migration_is_refused(db_path):
         "m003_search",
         "m004_quarantine",
         "m005_alert_board",
+        "m006_deliveries",
     ]
     conn.execute(
         "INSERT INTO _sqlite_migrations (migration_set, name, applied_at)"

@@ -10,11 +10,12 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from typing import Unpack
 
 import click
 
 from warroom import __version__
-from warroom.cli.console import kube_options, kube_target, open_console
+from warroom.cli.console import KubeFlags, kube_options, kube_target, open_console
 from warroom.cli.context import Ctx, common_options
 
 COMMANDS: dict[str, str] = {
@@ -41,6 +42,9 @@ COMMANDS: dict[str, str] = {
     "sim": "kube_cmds:sim",
     "alerts": "alerts_cmds:alerts",
     "attach": "alerts_cmds:attach",
+    "channels": "delivery_cmds:channels",
+    "deliver": "delivery_cmds:deliver",
+    "deliveries": "delivery_cmds:deliveries",
 }
 """Subcommand name -> `module:attribute` under warroom.cli, imported on first use."""
 
@@ -88,10 +92,11 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(
     click_ctx: click.Context,
+    /,
     db: Path | None,
     user: str | None,
     incident_ref: str | None,
-    **kube: object,
+    **kube: Unpack[KubeFlags],
 ) -> None:
     """warroom: the incident war-room console.
 
@@ -109,7 +114,7 @@ def cli(
 @click.argument("incident_ref", metavar="ID")
 @kube_options
 @click.pass_obj
-def open_(ctx: Ctx, incident_ref: str, **kube: object) -> None:
+def open_(ctx: Ctx, /, incident_ref: str, **kube: Unpack[KubeFlags]) -> None:
     """Open the console on one incident."""
     open_console(ctx, incident_ref, kube_target(**kube))
 

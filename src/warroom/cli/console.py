@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import click
 
@@ -11,10 +11,22 @@ from warroom.cli.context import Ctx, Failure
 from warroom.store import StoreError
 
 if TYPE_CHECKING:
+    from click.decorators import FC
+
     from warroom.kube.gateway import Target
 
 
-def kube_options(command):
+class KubeFlags(TypedDict):
+    """What `kube_options` adds to a command's keyword arguments."""
+
+    kubeconfig: str | None
+    kube_context: str | None
+    namespace: str | None
+    selector: str | None
+    all_namespaces: bool
+
+
+def kube_options(command: FC) -> FC:
     """kubectl's flags for the console's pods and logs panes."""
     for option in reversed(
         [
@@ -44,7 +56,7 @@ def kube_target(
     return Target(kubeconfig, kube_context, namespace, selector or "", all_namespaces)
 
 
-def open_console(ctx: Ctx, ref: str | None, kube=None) -> None:
+def open_console(ctx: Ctx, ref: str | None, kube: Target | None = None) -> None:
     """Run the full-screen console (imported here: Textual is only loaded when needed)."""
     from warroom.tui.app import WarroomApp
 

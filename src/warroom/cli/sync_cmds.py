@@ -7,7 +7,7 @@ does not pay for them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,6 +19,7 @@ from warroom.cli.context import Ctx, Failure, pass_ctx
 from warroom.config import APP
 
 if TYPE_CHECKING:
+    from warroom.core.deliveries import Route
     from warroom.core.public import PageSettings
     from warroom.server.backend import Backend
     from warroom.sync.engine import Syncer
@@ -140,6 +141,7 @@ def serve(
     CA through SSL_CERT_FILE. The API and its OpenAPI spec live under /v1 (docs: /v1/docs).
     Connections still sending their request are capped (per address and in all, from the
     open-files limit, which the server raises as far as allowed) and must finish in time.
+    With `[channels.NAME]` tables in its config file, the server delivers updates to them.
     """
     from warroom.server import serving
     from warroom.server.api import create_app
@@ -148,7 +150,13 @@ def serve(
     if bool(ssl_certfile) != bool(ssl_keyfile):
         raise click.UsageError("TLS needs both --ssl-certfile and --ssl-keyfile")
     _with_backend(db, database_url, _noop)  # a bad path or URL: one line now, not a traceback
-    app = create_app(_backend(db, database_url), status_page=_status_page())
+    background, routes = _delivery()
+    app = create_app(
+        _backend(db, database_url),
+        status_page=_status_page(),
+        background=background,
+        routes=routes,
+    )
     scheme = "https" if ssl_certfile else "http"
     store = "PostgreSQL" if database_url else str(db or "server.db in your data dir")
     click.echo(f"warroom sync API on {scheme}://{host}:{port}{API} ({store})", err=True)
@@ -176,6 +184,32 @@ def _status_page() -> PageSettings:
 
 async def _noop(_backend: Backend) -> None:
     return None
+
+
+def _delivery() -> tuple[list[Callable[[Backend], Coroutine[Any, Any, None]]], list[Route]]:
+    """The delivery engine and what its channels carry, when the config file has channels:
+    the server holds their secrets and delivers. A bad channel is one line now, before the
+    server starts."""
+    from warroom.config import ConfigError, load_settings
+    from warroom.delivery.config import delivery_config, load_channels
+
+    try:
+        channels = load_channels(policy=load_settings().policy)
+        timing = delivery_config().timing()
+    except ConfigError as exc:
+        raise Failure(str(exc)) from None
+    if not channels:
+        return [], []
+    from warroom.core.deliveries import Route
+    from warroom.server.deliveries import deliver
+
+    click.echo(f"delivering to {', '.join(c.name for c in channels)}", err=True)
+
+    async def run(backend: Backend) -> None:
+        await deliver(backend, channels, timing)
+
+    routes = [Route(c.name, c.kind, frozenset(c.audiences), frozenset(c.on)) for c in channels]
+    return [run], routes
 
 
 @click.group(cls=ServerGroup)

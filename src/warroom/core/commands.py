@@ -58,6 +58,8 @@ from warroom.core.payloads import (
     ClusterFact,
     ComponentsChanged,
     Declared,
+    DeliveryFailed,
+    DeliverySent,
     Escalated,
     ImpactChanged,
     LogPinned,
@@ -668,6 +670,64 @@ class Escalate(Command):
             auto=self.auto,
         )
         return [("escalated", paged)]
+
+
+# -- delivery results -----------------------------------------------------------------------------
+
+ChannelName = Annotated[str, _stripped(200, 1), Storable, Visible]
+Attempt = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class RecordSent(Command):
+    """A delivery reached its channel (`warroom.delivery` records it; see core.deliveries)."""
+
+    target: EventId
+    channel: ChannelName
+    channel_kind: Line = ""
+    ref: Line = ""
+    permalink: Annotated[str, _stripped(2_000), Storable] = ""
+    at: AwareDatetime
+    attempt: Attempt
+    extra: Annotated[dict[str, Line], Field(max_length=20)] = {}
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        sent = DeliverySent(
+            event=self.target,
+            channel=self.channel,
+            channel_kind=self.channel_kind,
+            ref=self.ref,
+            permalink=self.permalink,
+            at=self.at,
+            attempt=self.attempt,
+            extra=self.extra,
+        )
+        return [("delivery_sent", sent)]
+
+
+class RecordFailed(Command):
+    """An attempt to deliver failed; `retry`: the deliverer tries again at `next_at`."""
+
+    target: EventId
+    channel: ChannelName
+    channel_kind: Line = ""
+    reason: Annotated[str, _stripped(500, 1), Storable, Visible]
+    retry: bool
+    at: AwareDatetime
+    attempt: Attempt
+    next_at: AwareDatetime | None = None
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        failed = DeliveryFailed(
+            event=self.target,
+            channel=self.channel,
+            channel_kind=self.channel_kind,
+            reason=self.reason,
+            retry=self.retry,
+            at=self.at,
+            attempt=self.attempt,
+            next_at=self.next_at if self.retry else None,
+        )
+        return [("delivery_failed", failed)]
 
 
 # -- planning -------------------------------------------------------------------------------------

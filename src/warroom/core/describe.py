@@ -35,6 +35,8 @@ LABELS: dict[str, str] = {
     "postmortem_set": "postmortem",
     "cadence_snoozed": "snooze",
     "escalated": "escalated",
+    "delivery_sent": "delivered",
+    "delivery_failed": "delivery",
 }
 
 
@@ -198,6 +200,15 @@ _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "postmortem_set": lambda p: f"{POSTMORTEM_FIELDS.get(p['field'], p['field'])}: {p['value']}",
     "cadence_snoozed": lambda p: f"updates snoozed until {_time(p['until'])}: {p['reason']}",
     "escalated": lambda p: _escalated(p),
+    "delivery_sent": lambda p: (
+        f"sent to {p['channel']} at {_time(p['at'])}"
+        + (f" ({p['ref']})" if p.get("ref") else "")
+        + (f" after {p['attempt']} attempts" if int(p.get("attempt", 1)) > 1 else "")
+    ),
+    "delivery_failed": lambda p: (
+        f"{'retrying' if p.get('retry') else 'FAILED'} {p['channel']}: {p['reason']}"
+        + (f" (attempt {p['attempt']})" if p.get("attempt") else "")
+    ),
 }
 
 

@@ -259,6 +259,37 @@ class Escalated(Payload):
     auto: bool = False
 
 
+Target = Annotated[str, Field(pattern=ULID_RE.pattern)]
+Attempt = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class DeliverySent(Payload):
+    """An event reached a channel (see `warroom.core.deliveries`)."""
+
+    event: Target
+    channel: Name
+    channel_kind: Short = ""
+    ref: Short = ""
+    """The remote's name for it: Slack's ts, a Message-ID, a webhook receiver's id..."""
+    permalink: Annotated[str, Field(max_length=2_000)] = ""
+    at: When
+    attempt: Attempt
+    extra: Annotated[dict[str, Short], Field(max_length=20)] = {}
+
+
+class DeliveryFailed(Payload):
+    """An attempt to deliver an event to a channel failed; `retry`: it will be tried again."""
+
+    event: Target
+    channel: Name
+    channel_kind: Short = ""
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    retry: bool
+    at: When
+    attempt: Attempt
+    next_at: When | None = None
+
+
 KINDS: dict[str, type[Payload]] = {
     "declared": Declared,
     "severity_changed": SeverityChanged,
@@ -284,6 +315,8 @@ KINDS: dict[str, type[Payload]] = {
     "postmortem_set": PostmortemSet,
     "cadence_snoozed": CadenceSnoozed,
     "escalated": Escalated,
+    "delivery_sent": DeliverySent,
+    "delivery_failed": DeliveryFailed,
 }
 
 

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
+from warroom.core.deliveries import carries
 from warroom.core.events import Event
 from warroom.core.state import IncidentState
 
@@ -115,19 +116,7 @@ class Channel(ABC):
 
     def carries(self, event: Event) -> bool:
         """Whether this channel gets a delivery for `event` (its audiences and lifecycle)."""
-        kind = event.kind
-        if kind == "update_posted":
-            return str(event.payload.get("audience", "")) in self.audiences
-        if kind == "declared":
-            return "declared" in self.on
-        if kind == "severity_changed":
-            return "severity" in self.on
-        if kind == "status_changed":
-            resolved = event.payload.get("status") == "resolved"
-            return ("resolved" if resolved else "status") in self.on
-        if kind in ("role_assigned", "role_released"):
-            return "roles" in self.on
-        return False
+        return carries(event.kind, event.payload, self.audiences, self.on)
 
     @abstractmethod
     def requests(self, out: Outgoing) -> list[Request]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp
 
 from warroom import __version__
@@ -38,6 +38,8 @@ from warroom.alerts.webhooks import (
 )
 from warroom.alerts.webhooks import MAX_BODY as MAX_ALERT_BODY
 from warroom.alerts.webhooks import NO_NUL as WEBHOOK_NO_NUL
+from warroom.background import first_of
+from warroom.core.deliveries import Route
 from warroom.core.events import Event, PayloadError, parse_payload
 from warroom.core.hlc import wall_ms_now
 from warroom.core.public import PageSettings
@@ -94,7 +96,8 @@ alerts = APIRouter(prefix=f"{API}/alerts", max_body_size=MAX_ALERT_BODY)
 
 
 def backend_of(request: Request) -> Backend:
-    return request.app.state.backend
+    backend: Backend = request.app.state.backend
+    return backend
 
 
 async def authenticated(
@@ -157,7 +160,7 @@ async def pull(request: Request, query: Annotated[PullQuery, Query()]) -> PullRe
     backend = backend_of(request)
     events, head = await backend.pull(query.after, query.limit)
     if not events and query.wait > 0:
-        await _first(backend.notifier.wait_past(query.after, query.wait), _hung_up(request))
+        await first_of(backend.notifier.wait_past(query.after, query.wait), _hung_up(request))
         events, head = await backend.pull(query.after, query.limit)
     return PullResponse(
         server_id=backend.server_id,
@@ -196,6 +199,27 @@ async def _intake(request: Request, token: Token, read: Any, body: Any) -> Alert
     return await backend.receive_alerts(commands, token.name, received)
 
 
+class ChannelRoute(BaseModel):
+    """A channel as a console needs to know it: what it carries (never its endpoint or
+    secret, which stay on the server)."""
+
+    name: str
+    kind: str
+    audiences: list[str]
+    on: list[str]
+
+
+@router.get("/channels", responses=ERRORS, dependencies=[Depends(authenticated)])
+async def channels(request: Request) -> list[ChannelRoute]:
+    """The channels this server delivers to, and the audiences and lifecycle events each
+    carries: which will receive an update, shown before it is posted."""
+    routes: Sequence[Route] = request.app.state.routes
+    return [
+        ChannelRoute(name=r.name, kind=r.kind, audiences=sorted(r.audiences), on=sorted(r.on))
+        for r in routes
+    ]
+
+
 def _servable(events: list[tuple[int, Event]], skipped: set[int]) -> Iterator[Sequenced]:
     """The events as sent; one that today's rules refuse (stored by an older version) is left
     out, since every client would refuse the whole page. The cursor still moves past it."""
@@ -214,15 +238,6 @@ async def _hung_up(request: Request) -> None:
     """Returns when the client goes away, so an abandoned long-poll ends (and shutdown is quick)."""
     while (await request.receive())["type"] != "http.disconnect":
         pass
-
-
-async def _first(*waits: Coroutine[Any, Any, None]) -> None:
-    tasks = [asyncio.ensure_future(w) for w in waits]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
 
 
 def _problem(status: int, detail: str, **extra: Any) -> JSONResponse:
@@ -273,7 +288,7 @@ async def _not_allowed(request: Request, _exc: Exception) -> JSONResponse:
         m
         for r in request.app.routes
         if isinstance(r, APIRoute) and r.path_regex.match(path)
-        for m in r.methods
+        for m in r.methods or ()
     }
     response = _problem(405, "method not allowed")
     response.headers["Allow"] = ", ".join(sorted(methods))
@@ -292,17 +307,30 @@ class _App(FastAPI):
 
 
 def create_app(
-    backend: Backend, *, max_body: int = MAX_BODY, status_page: PageSettings | None = None
+    backend: Backend,
+    *,
+    max_body: int = MAX_BODY,
+    status_page: PageSettings | None = None,
+    background: Sequence[Callable[[Backend], Coroutine[Any, Any, None]]] = (),
+    routes: Sequence[Route] = (),
 ) -> FastAPI:
     """The ASGI app over a backend, which it opens on start-up and closes on shutdown; with
-    the public status page (`/status`, from the config's `[status_page]`)."""
+    the public status page (`/status`, from the config's `[status_page]`).
+
+    `background`: what runs beside the API for its lifetime, given the opened backend (the
+    delivery engine); each is a task cancelled at shutdown, before the backend closes.
+    `routes`: the channels it delivers to (`GET /v1/channels`)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await backend.open()
+        tasks = [asyncio.create_task(run(backend)) for run in background]
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await backend.close()
 
     app = _App(
@@ -316,6 +344,7 @@ def create_app(
     )
     app.state.backend = backend
     app.state.skipped = set()
+    app.state.routes = list(routes)
     app.include_router(router)
     app.state.status_page = StatusPage(backend, status_page or PageSettings())
     app.include_router(status_router)

@@ -93,6 +93,37 @@ MIGRATIONS = [
     CREATE INDEX IF NOT EXISTS events_board ON events (seq) WHERE {BOARD_SQL};
     CREATE INDEX IF NOT EXISTS events_by_hlc ON events (hlc);
     """,
+    # 4: the delivery queue (warroom.server.deliveries); what was stored before is not sent
+    """
+    CREATE TABLE IF NOT EXISTS deliveries (
+        id bigserial PRIMARY KEY,
+        event_id text NOT NULL,
+        incident_id text NOT NULL,
+        channel text NOT NULL,
+        position text COLLATE "C" NOT NULL,
+        state text NOT NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        next_at bigint NOT NULL,
+        lease_owner text,
+        lease_until bigint,
+        sending_since bigint,
+        ref text NOT NULL DEFAULT '',
+        permalink text NOT NULL DEFAULT '',
+        extra jsonb NOT NULL DEFAULT '{}',
+        reason text NOT NULL DEFAULT '',
+        reported text NOT NULL DEFAULT '',
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        sent_at bigint,
+        UNIQUE (event_id, channel)
+    );
+    CREATE INDEX IF NOT EXISTS deliveries_unfinished ON deliveries (channel, incident_id, position)
+        WHERE state IN ('pending', 'retrying');
+    CREATE INDEX IF NOT EXISTS deliveries_sent ON deliveries (incident_id, channel, position);
+    CREATE TABLE IF NOT EXISTS delivery_channels (name text PRIMARY KEY, next_at bigint NOT NULL);
+    INSERT INTO meta (key, value)
+        SELECT 'delivery.cursor', seq::text FROM counter WHERE id = 1 ON CONFLICT DO NOTHING;
+    """,
 ]
 """Applied in order under the schema lock; meta's `schema_version` says how many."""
 EVENT_COLUMNS = "id, incident_id, device_id, hlc, actor, kind, payload"
@@ -105,7 +136,7 @@ def _first(row: tuple[Any, ...] | None) -> Any:
     return row[0]
 
 
-def _token(row: tuple) -> Token:
+def _token(row: tuple[Any, ...]) -> Token:
     return Token(*row)
 
 
@@ -166,7 +197,7 @@ class PostgresBackend(Backend):
                 (secrets.token_hex(8),),
             )
             cur = await conn.execute("SELECT value FROM meta WHERE key = 'server_id'")
-            self.server_id = (await cur.fetchone())[0]
+            self.server_id = _first(await cur.fetchone())
         self.notifier = Notifier(await self._head())
         listening = asyncio.Event()
         self._listener = asyncio.create_task(self._listen(listening))
@@ -183,7 +214,8 @@ class PostgresBackend(Backend):
     async def _head(self) -> int:
         async with self._reader.use() as conn:
             cur = await conn.execute("SELECT seq FROM counter WHERE id = 1")
-            return (await cur.fetchone())[0]
+            head: int = _first(await cur.fetchone())
+            return head
 
     async def _listen(self, listening: asyncio.Event) -> None:
         """Follow other instances' commits; after a lost connection, catch up from the head."""
@@ -212,14 +244,14 @@ class PostgresBackend(Backend):
         async with self._writer.use() as conn, conn.transaction():
             cur = conn.cursor()
             await cur.execute("SELECT seq FROM counter WHERE id = 1 FOR UPDATE")
-            head = (await cur.fetchone())[0]
+            head: int = _first(await cur.fetchone())
             await cur.execute("SELECT device_id FROM tokens WHERE id = %s", (token.id,))
-            bound = (await cur.fetchone())[0]
+            bound: str | None = _first(await cur.fetchone())
             await cur.execute(
                 "SELECT id FROM tokens WHERE device_id = %s AND revoked_at IS NULL", (device_id,)
             )
             holder = await cur.fetchone()
-            if check_device(token, bound, device_id, holder and holder[0]):
+            if check_device(token, bound, device_id, holder[0] if holder else None):
                 await cur.execute(
                     "UPDATE tokens SET device_id = %s WHERE id = %s", (device_id, token.id)
                 )
@@ -255,32 +287,8 @@ class PostgresBackend(Backend):
     async def execute(
         self, incident_id: str, commands: Sequence[Command], actor: str, now: datetime
     ) -> list[Event]:
-        received = datetime.now(UTC)
         async with self._writer.use() as conn, conn.transaction():
-            cur = conn.cursor()
-            await cur.execute("SELECT seq FROM counter WHERE id = 1 FOR UPDATE")
-            head = (await cur.fetchone())[0]
-            state = await self._fold(conn, incident_id)
-            await cur.execute(f"SELECT max(hlc) FROM events WHERE {VALID_STAMPS}")
-            newest = (await cur.fetchone())[0]
-            events = make(
-                state,
-                commands,
-                policy=self.policy,
-                now=now,
-                device_id=self.device_id,
-                actor=actor,
-                newest=newest,
-            )
-            if events:
-                copy_sql = f"COPY events (seq, {EVENT_COLUMNS}, token_id, received_at) FROM STDIN"
-                async with cur.copy(copy_sql) as copy:
-                    for n, event in enumerate(events, start=1):
-                        row = (head + n, *event[:6], Jsonb(event.payload), "server", received)
-                        await copy.write_row(row)
-                head += len(events)
-                await cur.execute("UPDATE counter SET seq = %s WHERE id = 1", (head,))
-                await cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(head)))
+            events, head = await self._execute_in(conn, incident_id, commands, actor, now)
         self.notifier.advance(head)
         return events
 
@@ -354,6 +362,43 @@ class PostgresBackend(Backend):
         self.notifier.advance(head)
         return decision.accepted()
 
+    async def _execute_in(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        incident_id: str,
+        commands: Sequence[Command],
+        actor: str,
+        now: datetime,
+    ) -> tuple[list[Event], int]:
+        """`execute` inside the caller's transaction (the delivery queue records an outcome
+        with its result events); the events and the new head."""
+        received = datetime.now(UTC)
+        cur = conn.cursor()
+        await cur.execute("SELECT seq FROM counter WHERE id = 1 FOR UPDATE")
+        head: int = _first(await cur.fetchone())
+        state = await self._fold(conn, incident_id)
+        await cur.execute(f"SELECT max(hlc) FROM events WHERE {VALID_STAMPS}")
+        newest: str | None = _first(await cur.fetchone())
+        events = make(
+            state,
+            commands,
+            policy=self.policy,
+            now=now,
+            device_id=self.device_id,
+            actor=actor,
+            newest=newest,
+        )
+        if events:
+            copy_sql = f"COPY events (seq, {EVENT_COLUMNS}, token_id, received_at) FROM STDIN"
+            async with cur.copy(copy_sql) as copy:
+                for n, event in enumerate(events, start=1):
+                    row = (head + n, *event[:6], Jsonb(event.payload), "server", received)
+                    await copy.write_row(row)
+            head += len(events)
+            await cur.execute("UPDATE counter SET seq = %s WHERE id = 1", (head,))
+            await cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(head)))
+        return events, head
+
     async def _fold(self, conn: psycopg.AsyncConnection[Any], incident_id: str) -> IncidentState:
         cur = await conn.execute(
             f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE incident_id = %s AND seq > %s"
@@ -383,7 +428,7 @@ class PostgresBackend(Backend):
             )
             rows = await cur.fetchall()
             cur = await conn.execute("SELECT seq FROM counter WHERE id = 1")
-            head = (await cur.fetchone())[0]
+            head: int = _first(await cur.fetchone())
         return [(row[0], Event(*row[1:])) for row in rows], head
 
     # -- tokens -----------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def route_logs(level: str, window: float = WINDOW) -> None:
     throttle = Throttle(window)
     for handler in handlers:
         handler.addFilter(throttle)
-    for name in ("asyncio", "warroom.server"):
+    for name in ("asyncio", "warroom.server", "warroom.delivery"):
         logger = logging.getLogger(name)
         logger.handlers = list(handlers)
         logger.propagate = False

@@ -27,6 +27,7 @@ from warroom.server.auth import CLIENT, Token, TokenError, digest, new_secret, n
 from warroom.server.backend import Backend, Notifier, Unavailable, check_device, judge
 from warroom.server.writes import BOARD_SQL, VALID_STAMPS, Board, Maker, States, make
 from warroom.store import sqlite
+from warroom.store.deliveries import TABLES as DELIVERY_TABLES
 from warroom.sync.protocol import Outcome, PushResult
 
 if TYPE_CHECKING:
@@ -80,17 +81,19 @@ MIGRATIONS = [
     CREATE INDEX IF NOT EXISTS events_board ON events (seq) WHERE {BOARD_SQL};
     CREATE INDEX IF NOT EXISTS events_by_hlc ON events (hlc);
     """,
+    # 4: the delivery queue (warroom.store.deliveries); what was stored before is not sent
+    ";\n".join(DELIVERY_TABLES),
 ]
 """Applied in order; `PRAGMA user_version` says how many (append-only)."""
 EVENT_COLUMNS = "id, incident_id, device_id, hlc, actor, kind, payload"
 TOKEN_COLUMNS = "id, name, device_id, created_at, revoked_at, scope"
 
 
-def _event(row: tuple) -> Event:
-    return Event(*row[:6], json.loads(row[6]))
+def _event(row: tuple[Any, ...]) -> Event:
+    return Event._make((*row[:6], json.loads(row[6])))
 
 
-def _token(row: tuple) -> Token:
+def _token(row: tuple[Any, ...]) -> Token:
     created, revoked = row[3], row[4]
     return Token(
         row[0],
@@ -159,12 +162,13 @@ class SqliteBackend(Backend):
         with sqlite.immediate(self._writer, self._write_lock, _unavailable) as conn:
             yield conn
 
-    def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._read_lock:
             return self._reader.execute(sql, args).fetchall()
 
     def _head(self) -> int:
-        return self._read("SELECT coalesce(max(seq), 0) FROM events")[0][0]
+        head: int = self._read("SELECT coalesce(max(seq), 0) FROM events")[0][0]
+        return head
 
     # -- events -----------------------------------------------------------------------------
 
@@ -233,29 +237,41 @@ class SqliteBackend(Backend):
     def _execute(
         self, incident_id: str, commands: Sequence[Command], actor: str, now: datetime
     ) -> tuple[list[Event], int]:
-        received = datetime.now(UTC).isoformat()
         with self._transaction() as conn:
-            state = self._fold(conn, incident_id)
-            newest = conn.execute(f"SELECT max(hlc) FROM events WHERE {VALID_STAMPS}").fetchone()
-            events = make(
-                state,
-                commands,
-                policy=self.policy,
-                now=now,
-                device_id=self.device_id,
-                actor=actor,
-                newest=newest[0],
-            )
-            head = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
-            rows = [
-                (head + n, *e[:6], _dumps(e.payload), "server", received)
-                for n, e in enumerate(events, start=1)
-            ]
-            conn.executemany(
-                f"INSERT INTO events (seq, {EVENT_COLUMNS}, token_id, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            return self._execute_in(conn, incident_id, commands, actor, now)
+
+    def _execute_in(
+        self,
+        conn: sqlite3.Connection,
+        incident_id: str,
+        commands: Sequence[Command],
+        actor: str,
+        now: datetime,
+    ) -> tuple[list[Event], int]:
+        """`execute` inside the caller's write transaction (the delivery queue records an
+        outcome with its result events); the events and the new head."""
+        received = datetime.now(UTC).isoformat()
+        state = self._fold(conn, incident_id)
+        newest = conn.execute(f"SELECT max(hlc) FROM events WHERE {VALID_STAMPS}").fetchone()
+        events = make(
+            state,
+            commands,
+            policy=self.policy,
+            now=now,
+            device_id=self.device_id,
+            actor=actor,
+            newest=newest[0],
+        )
+        head = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+        rows = [
+            (head + n, *e[:6], _dumps(e.payload), "server", received)
+            for n, e in enumerate(events, start=1)
+        ]
+        conn.executemany(
+            f"INSERT INTO events (seq, {EVENT_COLUMNS}, token_id, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
         return events, head + len(events)
 
     def _fold(self, conn: sqlite3.Connection, incident_id: str) -> IncidentState:

@@ -15,7 +15,7 @@ from typing import Any
 
 from warroom.store import sqlite
 
-SCHEMA_VERSION = 5  # the number of migrations in schema.py (a test keeps them equal)
+SCHEMA_VERSION = 6  # the number of migrations in schema.py (a test keeps them equal)
 
 
 class StoreError(Exception):

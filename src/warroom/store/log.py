@@ -1,8 +1,9 @@
 """The event log: one SQLite file, the truth on this machine.
 
 `EventLog` opens the file and hands out the parts that do one job each: `timeline` (reading
-events and incidents), `outbox` (what sync has not pushed), `state()` (cached projections)
-and `execute`/`insert` (the write path). See the modules of each for how.
+events and incidents), `outbox` (what sync has not pushed), `deliveries` (what this machine
+delivers to channels), `state()` (cached projections) and `execute`/`insert` (the write
+path). See the modules of each for how.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from warroom.core.state import IncidentState
 from warroom.store.alerts import Alerts
 from warroom.store.append import Appender
 from warroom.store.database import Database
+from warroom.store.deliveries import LocalDeliveries
 from warroom.store.outbox import Outbox
 from warroom.store.projection import Projections
 from warroom.store.timeline import Timeline
@@ -49,6 +51,7 @@ class EventLog:
         self.board = Alerts(self.db)
         self.device_id = self.db.meta("device_id", lambda: new_id().lower())
         self.appender = Appender(self.db, self.projections, self.device_id, policy, tz, now_ms)
+        self.deliveries = LocalDeliveries(self.db, self.appender)
 
     def close(self) -> None:
         self.db.close()

@@ -107,6 +107,22 @@ def m005_alert_board(db: Database) -> None:
     db.execute(f"CREATE INDEX events_board ON events (seq) WHERE {BOARD_SQL}")
 
 
+@migrations()
+def m006_deliveries(db: Database) -> None:
+    """The delivery queue (`store/deliveries.py`): one row per (event, channel) due, with
+    its attempts, next attempt and lease; each channel's pace; and the scan cursor, which
+    starts at the newest event: what was recorded before delivery existed is not sent."""
+    from warroom.store.deliveries import TABLES
+
+    for statement in TABLES:
+        db.execute(statement)
+    # Each incident's delivery results, for the per-channel state the console shows.
+    db.execute(
+        "CREATE INDEX events_delivery_results ON events (incident_id, hlc)"
+        " WHERE kind IN ('delivery_sent', 'delivery_failed')"
+    )
+
+
 def _event(row: tuple[str, ...]) -> Event:
     from warroom.core.events import Event
 

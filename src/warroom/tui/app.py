@@ -41,6 +41,8 @@ from warroom.tui import keys
 from warroom.tui.messages import (
     AlertsRead,
     ComposerReady,
+    DeliveryStarted,
+    DeliveryUnavailable,
     Exported,
     FlowReady,
     IncidentsListed,
@@ -63,6 +65,7 @@ from warroom.tui.writer import Write, Writer
 
 if TYPE_CHECKING:
     from warroom.core.commands import Command
+    from warroom.delivery.local import Deliverer
     from warroom.kube.gateway import Target
     from warroom.sync.engine import Syncer
     from warroom.tui.steps import Flow, Outcome
@@ -108,6 +111,7 @@ class WarroomApp(App[None]):
         self.sync_label = "local only"
         self.cluster_label = "not connected"
         self.syncer: Syncer | None = None
+        self.deliverer: Deliverer | None = None
         self._head = -1
         self._rang_for: datetime | None = None
         self._ic_warned = False
@@ -175,6 +179,8 @@ class WarroomApp(App[None]):
         self.writer.stop()
         if self.syncer is not None:
             self.syncer.stop()
+        if self.deliverer is not None:
+            self.deliverer.stop()
 
     def _incident_open(self) -> bool:
         return self.state is not None and not self.state.is_resolved
@@ -246,6 +252,37 @@ class WarroomApp(App[None]):
     def on_sync_unavailable(self, message: SyncUnavailable) -> None:
         self.sync_label = "off"
         self.notify(f"Sync off: {message.reason}", severity="error")
+
+    # -- delivery -----------------------------------------------------------------------------
+
+    @property
+    def delivers_here(self) -> bool:
+        """Whoever holds the channels delivers: a server in a team, else this console."""
+        return bool(self.settings.channels) and not self.settings.server
+
+    @work(thread=True, group="delivery", exit_on_error=False)
+    def _start_delivery(self) -> None:
+        """Channels are validated and the engine runs in threads of their own; results come
+        back as events in the log, which the poller shows."""
+        from warroom.config import ConfigError
+        from warroom.delivery.local import start_local
+
+        try:
+            deliverer = start_local(self.store.path, self.policy)
+        except (ConfigError, StoreError) as exc:
+            self.post_message(DeliveryUnavailable(str(exc)))
+            return
+        if deliverer is not None:
+            self.post_message(DeliveryStarted(deliverer))
+
+    def on_delivery_started(self, message: DeliveryStarted) -> None:
+        if self.is_running:
+            self.deliverer = message.deliverer
+        else:
+            message.deliverer.stop()
+
+    def on_delivery_unavailable(self, message: DeliveryUnavailable) -> None:
+        self.notify(f"Not delivering: {message.reason}", severity="error", timeout=10)
 
     def _sync_text(self) -> str:
         if self.syncer is None:
@@ -327,6 +364,8 @@ class WarroomApp(App[None]):
         that competed with the first paints) and the warm-up of the first keys' imports."""
         if self.settings.server and self.settings.token:
             self._start_sync()
+        if self.delivers_here:
+            self._start_delivery()
         self._warm_up()
 
     @work(thread=True, group="warm-up", exit_on_error=False)
@@ -441,6 +480,8 @@ class WarroomApp(App[None]):
             self.notify(write.message, title="Saved", timeout=3)
         if self.syncer is not None:
             self.syncer.poke()
+        if self.deliverer is not None:
+            self.deliverer.poke()
         self.poll(force=True)
 
     def on_write_failed(self, message: WriteFailed) -> None:

@@ -14,6 +14,7 @@ from warroom.tui.widgets.timeline import PAGE
 
 if TYPE_CHECKING:
     from warroom.core.templates import Template
+    from warroom.delivery.local import Deliverer
     from warroom.sync.engine import Syncer
     from warroom.tui.steps import Flow
     from warroom.tui.writer import Write
@@ -109,6 +110,20 @@ class Pulled(Message):
 
 
 class SyncUnavailable(Message):
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+class DeliveryStarted(Message):
+    """This machine delivers to the config's channels (no server is configured)."""
+
+    def __init__(self, deliverer: Deliverer) -> None:
+        super().__init__()
+        self.deliverer = deliverer
+
+
+class DeliveryUnavailable(Message):
     def __init__(self, reason: str) -> None:
         super().__init__()
         self.reason = reason

@@ -13,6 +13,7 @@ from datetime import datetime, tzinfo
 from operator import attrgetter
 
 from warroom.core import clock
+from warroom.core.deliveries import Result, fold
 from warroom.core.describe import label, summarize
 from warroom.core.events import Event
 from warroom.core.policy import POSTMORTEM_FIELDS, Policy
@@ -139,6 +140,7 @@ def to_markdown(
         kind = kinds.get(e.kind) or kinds.setdefault(e.kind, inline(label(e.kind)))
         what = ("📌 " if e.id in pinned else "") + escape_line(summarize(e, lookup=find))
         timeline.append(f"| {fmt.hlc(e.hlc)} | {who} | {kind} | {what} |")
+    timeline += _communication(ordered, fmt, zone)
     section("Timeline", timeline)
 
     section(
@@ -171,3 +173,42 @@ def to_markdown(
             )
     section("Roles", roles if len(roles) > 2 else [], "_No roles were assigned._")
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _communication(ordered: list[Event], fmt: TimeFormatter, zone: str) -> list[str]:
+    """When each update was drafted and when it reached whom: the updates, and the events
+    a channel received, with every channel's outcome (from the delivery result events)."""
+    results = fold(ordered)
+    rows = [
+        "",
+        "### Updates and Delivery",
+        "",
+        f"| Drafted ({zone}) | By | Audience | What | Reached |",
+        "|---|---|---|---|---|",
+    ]
+    for e in ordered:
+        outcomes = results.of(e.id)
+        if e.kind != "update_posted" and not outcomes:
+            continue
+        if e.kind == "update_posted":
+            audience = str(e.payload.get("audience") or "internal")
+            what = one_line(str(e.payload.get("body", "")), 80)
+        else:
+            audience, what = "—", summarize(e, 80)
+        reached = "; ".join(_reached(r, fmt) for _, r in sorted(outcomes.items())) or "—"
+        rows.append(
+            f"| {fmt.hlc(e.hlc)} | {inline(e.actor)} | {inline(audience)} |"
+            f" {escape_line(what)} | {reached} |"
+        )
+    return rows if len(rows) > 5 else []
+
+
+def _reached(result: Result, fmt: TimeFormatter) -> str:
+    channel = inline(result.channel)
+    if result.state == "sent":
+        tries = f" (attempt {result.attempt})" if result.attempt > 1 else ""
+        return f"{channel} at {fmt.dt(result.at)}{tries}"
+    reason = inline(result.reason)
+    if result.state == "retrying":
+        return f"{channel}: not yet, retrying ({reason})"
+    return f"{channel}: **failed** ({reason})"
