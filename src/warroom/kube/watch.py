@@ -198,7 +198,7 @@ class Watcher(Generic[R]):
                 return
             self._set_state("live")
             self._failures = 0
-            for line in iter_resp_lines(response):  # type: ignore[no-untyped-call]
+            for line in iter_resp_lines(response):
                 event = json.loads(line)
                 if event["type"] == "ERROR":
                     status = event.get("object") or {}
