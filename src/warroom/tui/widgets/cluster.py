@@ -50,8 +50,6 @@ KINDS_OF = {
     "rollout restart": {"restart"},
     "scale": {"scale"},
 }
-NARROW_PODS = 24
-"""Cells the pods pane keeps on a narrow screen while a detail pane has the focus."""
 
 
 class ClusterRow(Horizontal):
@@ -270,14 +268,15 @@ class ClusterRow(Horizontal):
 
     def _layout(self) -> None:
         """Alone, the pods pane takes the row; beside a detail pane it is as wide as its
-        columns, unless the screen is narrow and the detail pane has the focus (then that
-        gets the width, and the pods pane keeps their names' first cells)."""
+        columns, and while the detail pane has the focus only as wide as the pods' names
+        (whole: their last part tells a deployment's pods apart), so log lines, events and
+        revisions get the width."""
         if self.target is None:
             return
         if not self.has_class("-detail"):
             self.pods.fit(None)
-        elif self.screen.has_class("-narrow") and self.has_class("-detail-focus"):
-            self.pods.fit(NARROW_PODS)
+        elif self.has_class("-detail-focus"):
+            self.pods.fit("names")
         else:
             self.pods.fit(True)
 

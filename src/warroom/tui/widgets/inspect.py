@@ -89,6 +89,17 @@ class InspectPane(Widget):
     def on_mount(self) -> None:
         self.border_title = self.title
 
+    def on_resize(self) -> None:
+        """Lines rewrap when the width changes (the pods pane narrows as this one takes the
+        focus): scroll from the top to the cursor again, so what is in view depends on where
+        the cursor is, not on the widths the pane went through."""
+        self.call_after_refresh(self._rescroll)
+
+    def _rescroll(self) -> None:
+        options = self.list
+        options.scroll_home(animate=False, immediate=True)
+        options.scroll_to_highlight()
+
     @property
     def list(self) -> OptionList:
         return self.query_one(OptionList)

@@ -236,3 +236,5 @@ class Timeline(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, self.total)
+        # a narrow screen makes the timeline a strip when Tab reaches the cluster panes
+        self.call_after_refresh(self._reveal_cursor)
