@@ -484,7 +484,10 @@ class ClusterRow(Horizontal):
             loaded = rollouts.read(gateway, subject.namespace, subject.deployment)
         except Exception as error:
             self.app.call_from_thread(
-                self.notify, f"deployment/{subject.deployment}: {error}", severity="error"
+                self.notify,
+                f"deployment/{subject.deployment}: {error}",
+                severity="error",
+                markup=False,
             )
             return
         self.app.call_from_thread(self._deployment_loaded, subject, loaded)
@@ -528,6 +531,7 @@ class ClusterRow(Horizontal):
             f"{said} — C keeps {'it' if len(self.offers) == 1 else 'them'} in the timeline",
             title="Cluster change seen",
             timeout=8,
+            markup=False,
         )
         self._noted()
 
@@ -604,7 +608,7 @@ class ClusterRow(Horizontal):
                 text=message.text,
             )
         except CommandError as exc:
-            self.notify(f"Not pinned: {exc}", severity="error")
+            self.notify(f"Not pinned: {exc}", severity="error", markup=False)
             return
         self.post_message(self.Record(command, "Log line pinned to the timeline"))
 
@@ -629,10 +633,12 @@ class ClusterRow(Horizontal):
                 text=evidence.text,
             )
         except CommandError as exc:
-            self.notify(f"Not pinned: {exc}", severity="error")
+            self.notify(f"Not pinned: {exc}", severity="error", markup=False)
             return
         self.post_message(self.Record(command, "Pinned to the timeline as evidence"))
-        self.notify("pinned to the timeline as evidence", title=evidence.source.title())
+        self.notify(
+            "pinned to the timeline as evidence", title=evidence.source.title(), markup=False
+        )
 
     def on_inspect_pane_undo_to(self, message: InspectPane.UndoTo) -> None:
         self.pods.undo_to(message.where, message.deployment, message.revision)
@@ -668,6 +674,7 @@ class ClusterRow(Horizontal):
             r.message,
             title="Done" if r.ok else "Failed",
             severity="information" if r.ok else "error",
+            markup=False,
         )
 
 

@@ -21,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from warroom.core.text import one_line
 from warroom.keymap import specs
 
 GREY = "#8a8a8a"
@@ -80,6 +81,7 @@ class InspectPane(Widget):
         super().__init__(**kwargs)
         self._shown: tuple[Any, ...] = ()
         self._said: Text | None = None
+        self._title = ""
         self.items: list[Item] = []
 
     def compose(self) -> ComposeResult:
@@ -113,8 +115,10 @@ class InspectPane(Widget):
         """Replace what is listed, keeping the cursor on the same item (by key), else on
         `start`'s, else on the first that can be pinned; nothing is redrawn when nothing
         changed (the cluster row asks every second)."""
-        if title and title != self.border_title:
-            self.border_title = title
+        if title and title != self._title:
+            self._title = title
+            # a Text: a str title is parsed as markup, and names come from the cluster
+            self.border_title = Text(one_line(title, 200))
         if status != self._said:
             self._said = status
             self.query_one(".inspect-status", Static).update(status)

@@ -598,7 +598,8 @@ class LogsPane(Widget):
         if scope.deployment:
             parts.append(count(pods, "pod"))
         parts += [scope.which, range_text(self.options)]
-        self.border_title = "Logs · " + " · ".join(one_line(p, 80) for p in parts)
+        # a Text: a str title is parsed as markup, and pod names come from the cluster
+        self.border_title = Text("Logs · " + " · ".join(one_line(p, 80) for p in parts))
 
     def _status(self) -> None:
         """The status line; only redrawn when what it says changes (it is asked 20 times a
@@ -679,7 +680,9 @@ class LogsPane(Widget):
         try:
             compiled = re.compile(pattern) if pattern else None
         except re.error as error:
-            self.notify(f"invalid regex {pattern!r}: {error}", title="Logs", severity="error")
+            self.notify(
+                f"invalid regex {pattern!r}: {error}", title="Logs", severity="error", markup=False
+            )
             return False
         setattr(self.view.filters, which, compiled)
         if which == "highlight":
@@ -698,7 +701,7 @@ class LogsPane(Widget):
         self.post_message(
             self.LinePinned(target.pod, target.container, target.namespace, line[1], line[2])
         )
-        self.notify("line pinned to the timeline", title="Logs")
+        self.notify("line pinned to the timeline", title="Logs", markup=False)
 
     def action_close(self) -> None:
         self.post_message(self.Closed())
@@ -761,11 +764,16 @@ class LogsPane(Widget):
         try:
             found = pod_deployment(self.gateway, scope.namespace, scope.pod)
         except Exception as error:
-            self.app.call_from_thread(self.notify, f"{scope.what}: {error}", severity="error")
+            self.app.call_from_thread(
+                self.notify, one_line(f"{scope.what}: {error}"), severity="error", markup=False
+            )
             return
         if found is None:
             self.app.call_from_thread(
-                self.notify, f"{scope.what} belongs to no deployment", severity="warning"
+                self.notify,
+                one_line(f"{scope.what} belongs to no deployment"),
+                severity="warning",
+                markup=False,
             )
             return
         name, selector = found
@@ -774,7 +782,9 @@ class LogsPane(Widget):
 
     def _notice(self, outcome: Any) -> None:
         if isinstance(outcome, Notice):
-            self.notify(outcome.message, severity="error" if outcome.error else "information")
+            self.notify(
+                outcome.message, severity="error" if outcome.error else "information", markup=False
+            )
 
     # -- saving -----------------------------------------------------------------------------
 
@@ -840,9 +850,11 @@ class LogsPane(Widget):
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(path, text)
         except OSError as error:
-            self.app.call_from_thread(self.notify, f"not saved: {error}", severity="error")
+            self.app.call_from_thread(
+                self.notify, f"not saved: {error}", severity="error", markup=False
+            )
             return
         lines = text.count("\n") - 1
         self.app.call_from_thread(
-            self.notify, f"{lines} lines saved to {path}", title="Logs", timeout=10
+            self.notify, f"{lines} lines saved to {path}", title="Logs", timeout=10, markup=False
         )

@@ -415,7 +415,10 @@ class PodsPane(Widget, can_focus=False):
     def _notice(self, outcome: Any) -> None:
         if isinstance(outcome, Notice):
             self.app.notify(
-                outcome.message, title="Playbook", severity="error" if outcome.error else "warning"
+                outcome.message,
+                title="Playbook",
+                severity="error" if outcome.error else "warning",
+                markup=False,
             )
 
     def _deployment_of(self, row: PodRow, pod: dict[str, Any]) -> str:
@@ -469,5 +472,5 @@ class PodsPane(Widget, can_focus=False):
     def _report(self, result: ActionResult) -> None:
         """A failure before confirmation: shown, not recorded (nothing was attempted)."""
         self.app.call_from_thread(
-            self.app.notify, result.message, title="Playbook", severity="error"
+            self.app.notify, result.message, title="Playbook", severity="error", markup=False
         )
