@@ -279,3 +279,45 @@ async def test_at_80x24_tab_reaches_the_cluster_panes(console):
         assert events.region.width > pods.region.width  # the focused pane gets the width
         await pilot.press("shift+tab", "shift+tab")
         await wait_for(pilot, lambda: not app.main.has_class("-cluster"))
+
+
+async def test_switching_namespace_and_all_namespaces_from_the_console(console):
+    app = console()
+    async with app.run_test(size=(120, 35)) as pilot:
+        pods = await on_checkout(pilot)
+
+        async def switch_to(namespace: str) -> None:
+            await pilot.press("K")
+            await wait_for(pilot, lambda: step(app) == "Choose")
+            await pilot.press("enter")  # the one context
+            await wait_for(
+                pilot,
+                lambda: "Namespace" in getattr(getattr(app.screen, "step", None), "title", ""),
+            )
+            options = [value for value, _ in app.screen.step.options]
+            await pilot.press("home", *["down"] * options.index(namespace), "enter")
+
+        await switch_to("kube-system")
+        await wait_for(pilot, lambda: app.cluster_label == "warroom-sim/kube-system")
+        await wait_for(
+            pilot,
+            lambda: (
+                pods.table.row_count > 0
+                and all(
+                    not r.name.startswith("checkout") for r in pods.watcher.snapshot().rows.values()
+                )
+            ),
+            timeout=15,
+        )
+        assert pods.columns[0] == "NAME"
+
+        await switch_to("*")
+        await wait_for(pilot, lambda: app.cluster_label == "warroom-sim/all namespaces")
+        await wait_for(pilot, lambda: pods.table.row_count > 8, timeout=15)
+        rows = pods.watcher.snapshot().rows.values()
+        assert {"shop", "kube-system"} <= {r.namespace for r in rows}
+        assert pods.columns == ("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE")
+        header = [str(c.label) for c in pods.table.columns.values()]
+        assert header == list(pods.columns)
+        status = pods.table.columns["status"]
+        assert status.get_render_width(pods.table) >= len("CrashLoopBackOff")  # never cut
