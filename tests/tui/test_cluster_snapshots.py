@@ -119,3 +119,16 @@ def test_previous_logs(snap_compare: Any, cluster_app: Any) -> None:
 def test_cluster_strip_at_80x24(snap_compare: Any, cluster_app: Any) -> None:
     """Before Tab reaches it, the cluster row is a strip under the timeline, not gone."""
     assert snap_compare(cluster_app(), terminal_size=(80, 24), run_before=_live)
+
+
+def test_pods_focused_beside_events_at_80x24(snap_compare: Any, cluster_app: Any) -> None:
+    """Back in the pods pane, its columns up to STATUS; the events pane stays in sight."""
+
+    async def back(pilot: Any) -> None:
+        await _events(pilot)
+        pods = pilot.app.main.query_one(PodsPane)
+        pods.table.focus()
+        await wait_for(pilot, lambda: pods.styles.width is not None and pods.fitted == "STATUS")
+        await pilot.pause()
+
+    assert snap_compare(cluster_app(), terminal_size=(80, 24), run_before=back)

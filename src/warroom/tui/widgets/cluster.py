@@ -266,19 +266,25 @@ class ClusterRow(Horizontal):
         self.set_class(in_detail, "-detail-focus")
         self._layout()
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._layout)  # the screen may have become narrow or wide
+
     def _layout(self) -> None:
         """Alone, the pods pane takes the row; beside a detail pane it is as wide as its
-        columns, and while the detail pane has the focus only as wide as the pods' names
-        (whole: their last part tells a deployment's pods apart), so log lines, events and
-        revisions get the width."""
+        columns (on a narrow screen up to STATUS, so the detail pane stays in sight), and
+        while the detail pane has the focus only as wide as the pods' names (whole: their
+        last part tells a deployment's pods apart), so log lines, events and revisions get
+        the width."""
         if self.target is None:
             return
         if not self.has_class("-detail"):
             self.pods.fit(None)
         elif self.has_class("-detail-focus"):
-            self.pods.fit("names")
+            self.pods.fit("NAME")
+        elif self.screen.has_class("-narrow"):
+            self.pods.fit("STATUS")
         else:
-            self.pods.fit(True)
+            self.pods.fit("AGE")
 
     def _inspect(self, which: str) -> InspectPane:
         from warroom.tui.widgets.inspect import InspectPane

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -121,7 +121,7 @@ class PodsPane(Widget, can_focus=False):
         self.note = Text()
         """A line the cluster row adds to the status (changes waiting to be kept)."""
         self.columns: tuple[str, ...] = COLUMNS
-        self.fitted: Literal["names"] | bool | None = None
+        self.fitted: str | None = None
         """Beside a detail pane: as wide as the columns (see `fit`)."""
 
     def compose(self) -> ComposeResult:
@@ -264,14 +264,13 @@ class PodsPane(Widget, can_focus=False):
             if index != table.cursor_row:
                 table.move_cursor(row=index, animate=False)
 
-    def fit(self, width: Literal["names"] | bool | None) -> None:
-        """True: be as wide as the columns (a detail pane beside gets the rest); "names": as
-        wide as the first column (NAMESPACE with -A, else NAME: the detail pane has the focus);
-        None: take the row."""
-        self.fitted = width
-        # names only: the other columns are meant to be out of sight, not a scroll away
-        self.table.styles.overflow_x = "hidden" if width == "names" else "auto"
-        if width is True or width == "names":
+    def fit(self, last: str | None) -> None:
+        """Be as wide as the columns up to `last` ("AGE": all of them; a detail pane beside
+        gets the rest), or take the row (None)."""
+        self.fitted = last
+        # the columns after `last` are meant to be out of sight, not a scroll away
+        self.table.styles.overflow_x = "hidden" if last and last != self.columns[-1] else "auto"
+        if last:
             self._fit()
         else:
             self.styles.width = None
@@ -279,8 +278,8 @@ class PodsPane(Widget, can_focus=False):
     def _fit(self) -> None:
         table = self.table
         shown = list(table.columns.values())
-        if self.fitted == "names":
-            shown = shown[: self.columns.index("NAME") + 1]
+        if self.fitted in self.columns:
+            shown = shown[: self.columns.index(self.fitted) + 1]
         columns = sum(column.get_render_width(table) for column in shown)
         width = columns + 3  # the border and the scrollbar
         if self.styles.width is None or self.styles.width.value != width:
