@@ -314,10 +314,71 @@ async def test_switching_namespace_and_all_namespaces_from_the_console(console):
         await switch_to("*")
         await wait_for(pilot, lambda: app.cluster_label == "warroom-sim/all namespaces")
         await wait_for(pilot, lambda: pods.table.row_count > 8, timeout=15)
+        await wait_for(
+            pilot,
+            lambda: (
+                {"shop", "kube-system"}
+                <= {r.namespace for r in pods.watcher.snapshot().rows.values()}
+            ),
+        )
         rows = pods.watcher.snapshot().rows.values()
         assert {"shop", "kube-system"} <= {r.namespace for r in rows}
         assert pods.columns == ("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE")
         header = [str(c.label) for c in pods.table.columns.values()]
         assert header == list(pods.columns)
         status = pods.table.columns["status"]
-        assert status.get_render_width(pods.table) >= len("CrashLoopBackOff")  # never cut
+        await wait_for(  # once checkout's rows are in: never cut
+            pilot, lambda: status.get_render_width(pods.table) >= len("CrashLoopBackOff") + 2
+        )
+
+
+async def test_container_since_window_last_n_and_close(console, sim):
+    """A two-container pod: both followed, then one (`c`); a since-window and the last N lines
+    (`r`) as kubectl's --since and --tail; `x` gives the pods pane the room back."""
+    from warroom.core.rfc3339 import parse_datetime
+
+    app = console()
+    async with app.run_test(size=(120, 35)) as pilot:
+        pods = await on_checkout(pilot)
+        while not pods.selected.name.startswith("payments"):
+            await pilot.press("down")
+        pod = pods.selected.name
+        await pilot.press("enter")
+        logs = app.main.query_one(LogsPane)
+        await wait_for(pilot, lambda: len(logs.view.sources) == 2)
+        assert logs.border_title == f"Logs · pod/{pod} · all containers · last 200"
+        assert [label for label, _ in logs.view.sources] == ["payments", "envoy"]
+
+        await pilot.press("c")
+        await wait_for(pilot, lambda: step(app) == "Choose")
+        options = [value for value, _ in app.screen.step.options]
+        assert options == ["*", "payments", "envoy", "migrate"]  # all, main ones, the init one
+        await pilot.press("down", "down", "enter")
+        await wait_for(pilot, lambda: logs.border_title == f"Logs · pod/{pod} · envoy · last 200")
+        await wait_for(pilot, lambda: len(logs.view.shown) > 0)
+        assert logs.session is not None and {t.container for t in logs.session.sources} == {"envoy"}
+
+        await pilot.press("r")
+        await wait_for(pilot, lambda: step(app) == "Choose")
+        options = [value for value, _ in app.screen.step.options]
+        await pilot.press("home", *["down"] * options.index("since:300"), "enter")
+        await wait_for(pilot, lambda: logs.border_title.endswith("· envoy · since 5m"))
+        assert logs.options.since_seconds == 300 and logs.options.tail_lines is None
+        await wait_for(pilot, lambda: len(logs.view.shown) > 0, timeout=10)
+        now = sim.clock.now() / 1e9
+        stamps = [logs.view.shown[n][1] for n in range(len(logs.view.shown))]
+        assert all(now - parse_datetime(s).timestamp() <= 301 for s in stamps), stamps[:3]
+
+        await pilot.press("r")
+        await wait_for(pilot, lambda: step(app) == "Choose")
+        options = [value for value, _ in app.screen.step.options]
+        await pilot.press("home", *["down"] * options.index("tail:?"), "enter")
+        await wait_for(pilot, lambda: step(app) == "Fill")
+        await pilot.press("ctrl+a", "ctrl+k", *"7", "enter")
+        await wait_for(pilot, lambda: logs.border_title.endswith("· envoy · last 7"))
+        await wait_for(pilot, lambda: len(logs.view.shown) == 7, timeout=10)
+
+        await pilot.press("x")
+        row = app.main.query_one(ClusterRow)
+        await wait_for(pilot, lambda: row.showing is None and pods.table.has_focus)
+        await wait_for(pilot, lambda: pods.region.width == row.region.width)  # the row again
