@@ -201,6 +201,8 @@ async def test_what_changed_history_undo_to_a_revision_and_changes_kept(console,
             pilot, lambda: pods.selected is not None and pods.selected.workload == "checkout"
         )
         await wait_for(pilot, lambda: history.items and history.items[0].key == "5")
+        now = history.items[0].prompt.plain
+        assert "checkout:2.4.0" in now and "3d ago as revision 2" in now and "← now" in now
 
         row = app.main.query_one(ClusterRow)
         assert row.offers == []  # the console's own rollback is recorded already, not offered

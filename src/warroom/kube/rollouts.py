@@ -21,6 +21,8 @@ from .watch import Obj
 
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
+HISTORY = "deployment.kubernetes.io/revision-history"
+"""The numbers a ReplicaSet had before a rollback renumbered it ("3" or "1,3")."""
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,16 @@ class Revision:
     replicas: int
     ready: int
     current: bool
+    earlier: tuple[int, ...] = ()
+    """The numbers it had before rollbacks renumbered it (its time is the first one's)."""
 
     def when(self, now: int) -> str:
-        return "<unknown>" if self.created is None else f"{human_duration(now - self.created)} ago"
+        """`34m ago`; a revision rolled back to says its time is the first one's:
+        `26h ago as revision 3`."""
+        if self.created is None:
+            return "<unknown>"
+        ago = f"{human_duration(now - self.created)} ago"
+        return f"{ago} as revision {self.earlier[0]}" if self.earlier else ago
 
     @property
     def image_text(self) -> str:
@@ -84,6 +93,7 @@ def revisions(deployment: Obj, replicasets: list[Obj]) -> list[Revision]:
                 replicas=int((rs.get("spec") or {}).get("replicas") or 0),
                 ready=int(status.get("readyReplicas") or 0),
                 current=number == current,
+                earlier=_earlier(annotations),
             )
         )
     return sorted(out, key=lambda r: r.number)
@@ -122,6 +132,11 @@ def read(gateway: Gateway, namespace: str, name: str) -> tuple[Obj, list[Obj]]:
     except Exception as error:
         raise explain(error) from None
     return deployment, replicasets
+
+
+def _earlier(annotations: dict[str, str]) -> tuple[int, ...]:
+    numbers = str(annotations.get(HISTORY) or "").split(",")
+    return tuple(int(n) for n in numbers if n.strip().isdigit() and n.isascii())
 
 
 def _number(annotations: dict[str, str]) -> int:
