@@ -92,7 +92,7 @@ KEY_TABLE: tuple[KeySpec, ...] = (
     KeySpec("logs_close_input", "escape", "close_input", "Close", "logs", show=False),
     KeySpec("detail_pin", "p", "pin", "Pin", "detail"),
     KeySpec("detail_undo", "U", "undo", "Undo to it", "detail"),
-    KeySpec("detail_close", "x", "close", "Close", "detail", show=False),
+    KeySpec("detail_close", "x", "close", "Close", "detail"),
 )
 
 BY_ID: dict[str, KeySpec] = {spec.id: spec for spec in KEY_TABLE}

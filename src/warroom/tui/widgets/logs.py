@@ -121,7 +121,7 @@ class LogView(ScrollView, can_focus=True):
 
     def set_sources(self, labels: list[str], pods: list[str]) -> None:
         self.sources = [
-            (label, Style(color=pod_colour(pod), bold=True))
+            (one_line(label, 60), Style(color=pod_colour(pod), bold=True))
             for label, pod in zip(labels, pods, strict=True)
         ]
         self._strips.clear()
@@ -131,7 +131,7 @@ class LogView(ScrollView, can_focus=True):
         label column may widen, so rows are laid out again."""
         width = self._label_width()
         self.sources += [
-            (label, Style(color=pod_colour(pod), bold=True))
+            (one_line(label, 60), Style(color=pod_colour(pod), bold=True))
             for label, pod in zip(labels, pods, strict=True)
         ]
         self._strips.clear()
