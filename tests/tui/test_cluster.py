@@ -200,7 +200,7 @@ async def test_what_changed_history_undo_to_a_revision_and_changes_kept(console,
         await wait_for(
             pilot, lambda: pods.selected is not None and pods.selected.workload == "checkout"
         )
-        await wait_for(pilot, lambda: history.items and history.items[0].key == "5")
+        await wait_for(pilot, lambda: history.items and history.items[0].key == "5", timeout=15)
         now = history.items[0].prompt.plain
         assert "checkout:2.4.0" in now and "3d ago as revision 2" in now and "← now" in now
 

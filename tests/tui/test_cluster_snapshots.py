@@ -118,7 +118,12 @@ def test_previous_logs(snap_compare: Any, cluster_app: Any) -> None:
 
 def test_cluster_strip_at_80x24(snap_compare: Any, cluster_app: Any) -> None:
     """Before Tab reaches it, the cluster row is a strip under the timeline, not gone."""
-    assert snap_compare(cluster_app(), terminal_size=(80, 24), run_before=_live)
+
+    async def strip(pilot: Any) -> None:
+        await _live(pilot)
+        await pilot.pause()
+
+    assert snap_compare(cluster_app(), terminal_size=(80, 24), run_before=strip)
 
 
 def test_pods_focused_beside_events_at_80x24(snap_compare: Any, cluster_app: Any) -> None:

@@ -649,6 +649,14 @@ class ClusterRow(Horizontal):
     def on_inspect_pane_undo_to(self, message: InspectPane.UndoTo) -> None:
         self.pods.undo_to(message.where, message.deployment, message.revision)
 
+    def on_pods_pane_action_confirmed(self, message: PodsPane.ActionConfirmed) -> None:
+        """What the action is about to change is the console's own doing (recorded with its
+        outcome), not a change to offer: noted before the request leaves."""
+        change = message.change
+        kinds = KINDS_OF.get(change.action, set())
+        until = time.monotonic() + OWN_CHANGE
+        self._own.append((change.namespace, change.deployment, kinds, until))
+
     def on_pods_pane_action_done(self, message: PodsPane.ActionDone) -> None:
         from warroom.core.commands import RecordAction, make
 
@@ -662,10 +670,11 @@ class ClusterRow(Horizontal):
             if change.to_revision is not None:
                 description += f" to revision {change.to_revision}"
             if r.ok:
-                kinds = KINDS_OF.get(change.action, set())
-                until = time.monotonic() + OWN_CHANGE
-                self._own.append((change.namespace, change.deployment, kinds, until))
                 self._looked = ()
+            else:  # nothing changed: a change seen there now is someone else's
+                self._own = [
+                    own for own in self._own if own[:2] != (change.namespace, change.deployment)
+                ]
         else:
             description = r.message
         command = make(

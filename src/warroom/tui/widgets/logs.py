@@ -242,6 +242,13 @@ class LogView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._relayout(rewrap=True)
+        # the pane opening beside the pods resizes it more than once in a frame: following
+        # the tail, be at the end once the layout has settled too
+        self.call_after_refresh(self._keep_tail)
+
+    def _keep_tail(self) -> None:
+        if self.cursor is None and not self.paused:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def _locate(self, row: int) -> tuple[int, int]:
         """The shown line at screen row `row` and which of its wrapped rows it is."""

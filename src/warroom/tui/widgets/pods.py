@@ -85,6 +85,14 @@ class PodsPane(Widget, can_focus=False):
             self.row = row
             self.pod = pod
 
+    class ActionConfirmed(Message):
+        """A playbook action is about to be applied: the changes it makes are the console's
+        own, not someone else's (posted before the request, so a watch cannot see it first)."""
+
+        def __init__(self, change: Change) -> None:
+            super().__init__()
+            self.change = change
+
     class ActionDone(Message):
         """A confirmed playbook action finished (ok or not): record it in the timeline."""
 
@@ -459,6 +467,7 @@ class PodsPane(Widget, can_focus=False):
     def _confirm(self, change: Change) -> None:
         def decided(confirmed: bool | None) -> None:
             if confirmed:
+                self.post_message(self.ActionConfirmed(change))
                 self._apply(change)
 
         self.app.push_screen(PlaybookScreen(change, self.incident_commander()), decided)
