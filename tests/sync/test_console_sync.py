@@ -87,9 +87,7 @@ async def test_a_teammates_note_arrives_in_an_open_console(tmp_path, server):
         await wait_for(pilot, lambda: shown() == f"{DEMO_EVENTS + 1} events", timeout=20)
 
 
-async def test_with_nothing_on_the_server_declare_is_offered_once_sync_has_looked(
-    tmp_path, server
-):
+async def test_with_nothing_on_the_server_declare_is_offered_once_sync_has_looked(tmp_path, server):
     app = opened(tmp_path / "erin.db", server)
     async with app.run_test(size=(120, 35)) as pilot:
         await wait_for(pilot, lambda: declaring(app), timeout=20)
@@ -105,3 +103,17 @@ async def test_an_unreachable_server_still_offers_declare(tmp_path, monkeypatch)
     async with app.run_test(size=(120, 35)) as pilot:
         await wait_for(pilot, lambda: declaring(app), timeout=20)
         assert app.incident_id is None
+
+
+async def test_an_incident_arriving_behind_the_declare_dialog_is_announced(tmp_path, server):
+    app = opened(tmp_path / "erin.db", server)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await wait_for(pilot, lambda: declaring(app), timeout=20)
+        seed_demo(tmp_path / "alice.db")
+        await asyncio.to_thread(push, tmp_path / "alice.db", server)
+
+        def told() -> int:
+            return sum("Incidents arrived" in str(n.message) for n in app._notifications)
+
+        await wait_for(pilot, lambda: told() > 0, timeout=20)
+        assert declaring(app) and app.incident_id is None  # what erin was typing stays

@@ -119,6 +119,7 @@ class WarroomApp(App[None]):
         self._warmed = False
         self._offered_declare = False
         self._waited_for_pull = False
+        self._told_arrivals = False
         self.writer = Writer(log.path, self.policy, self.tz, self.actor, self.post_message)
 
     # -- layout ---------------------------------------------------------------------------
@@ -240,13 +241,9 @@ class WarroomApp(App[None]):
         """Teammates' events and alerts show as soon as sync stores them. A console that has
         no incident yet (a teammate's first start) opens the one the team has open, or says
         incidents arrived when a dialog is in the way."""
-        if self.incident_id is not None:
-            self.poll()
-        elif self.screen is self.main:
+        self.poll()
+        if self.incident_id is None:
             self._list_incidents(at_start=True)
-        else:
-            switch = ", ".join(k for action, k, _ in self.key_table() if action == "switch")
-            self.notify(f"Incidents arrived from the server: {switch} picks one", timeout=10)
 
     def on_sync_unavailable(self, message: SyncUnavailable) -> None:
         self.sync_label = "off"
@@ -747,6 +744,12 @@ class WarroomApp(App[None]):
         if message.at_start and self.incident_id is not None:
             return  # an earlier start-up listing (or a pull) already chose
         rows = message.rows
+        if message.at_start and self.screen is not self.main:  # a pull, a dialog in the way
+            if rows and not self._told_arrivals:
+                self._told_arrivals = True
+                key = ", ".join(k for action, k, _ in self.key_table() if action == "switch")
+                self.notify(f"Incidents arrived from the server: {key} picks one", timeout=10)
+            return
         open_rows = [(i, s) for i, s in rows if not s.is_resolved]
         if message.at_start and self.incident_id is None and len(open_rows) == 1:
             self.switch_to(open_rows[0][0])
