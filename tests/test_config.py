@@ -335,3 +335,18 @@ def test_a_configured_start_loads_no_pydantic_once_validated(tmp_path):
     assert [r.returncode for r in runs] == [0, 0], runs[-1].stderr
     assert runs[0].stdout.strip() == "['pydantic', 'pydantic_settings', 'tomllib']"
     assert runs[1].stdout.strip() == "[]"
+
+
+def test_logs_dir_from_the_file_and_the_environment(tmp_path, monkeypatch):
+    """Where the logs pane saves: `logs_dir` (~ expanded); WARROOM_LOGS_DIR beats the file,
+    also on the fast path that skips the file when only plain variables are set."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    write(tmp_path, monkeypatch, 'logs_dir = "~/incident-logs"\n')
+    assert load_settings().logs_dir == tmp_path / "incident-logs"
+    assert load_settings().logs_dir == tmp_path / "incident-logs"  # from the cache too
+    monkeypatch.setenv("WARROOM_LOGS_DIR", str(tmp_path / "elsewhere"))
+    assert load_settings().logs_dir == tmp_path / "elsewhere"
+    monkeypatch.delenv("WARROOM_CONFIG")
+    assert load_settings().logs_dir == tmp_path / "elsewhere"
+    monkeypatch.delenv("WARROOM_LOGS_DIR")
+    assert load_settings().logs_dir is None  # the logs pane then offers the documents folder

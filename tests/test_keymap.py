@@ -37,7 +37,12 @@ def test_the_console_binds_exactly_the_tables_keys_with_priority():
 
 
 @pytest.mark.parametrize(
-    ("scope", "module", "name"), [("pods", "pods", "PodsPane"), ("logs", "logs", "LogsPane")]
+    ("scope", "module", "name"),
+    [
+        ("pods", "pods", "PodsPane"),
+        ("logs", "logs", "LogsPane"),
+        ("detail", "inspect", "InspectPane"),
+    ],
 )
 def test_the_table_holds_the_panes_bindings(scope, module, name):
     import importlib
@@ -50,7 +55,7 @@ def test_the_table_holds_the_panes_bindings(scope, module, name):
 def test_the_taken_keys_are_those_of_the_focused_widgets():
     from textual.app import App
     from textual.screen import Screen
-    from textual.widgets import DataTable
+    from textual.widgets import DataTable, OptionList
 
     from warroom.tui.widgets.logs import LogView
     from warroom.tui.widgets.timeline import Timeline
@@ -63,6 +68,7 @@ def test_the_taken_keys_are_those_of_the_focused_widgets():
     assert set(TAKEN["console"]) == everywhere | keys(Timeline)
     assert set(TAKEN["pods"]) == everywhere | keys(DataTable)
     assert set(TAKEN["logs"]) == everywhere | keys(LogView)
+    assert set(TAKEN["detail"]) == everywhere | keys(OptionList)
 
 
 def test_the_default_table_passes_its_own_checks():

@@ -47,8 +47,9 @@ FIELDS = (
     "keys",
     "status_page",
     "alerts",
+    "logs_dir",
 )
-PLAIN = frozenset({"user", "db", "server", "token"})
+PLAIN = frozenset({"user", "db", "server", "token", "logs_dir"})
 """Settings whose variable is taken as it is: any string is valid."""
 DURATIONS = frozenset({"update_every", "mtta_target", "mttr_target", "after", "amber_before"})
 """Fields held as whole microseconds in validated data (JSON has no durations)."""
@@ -93,6 +94,8 @@ class Settings:
     policy: Policy = DEFAULT_POLICY
     status_page: PageSettings = field(default_factory=PageSettings)
     """`[status_page]`: the public page's title, components and address."""
+    logs_dir: Path | None = None
+    """Where the logs pane saves (its dialog starts there); None: the documents folder."""
     channels: tuple[str, ...] = ()
     """The names of the file's `[channels.NAME]` tables; `warroom.delivery.config` reads and
     validates the tables themselves where they are used (they hold secrets: never cached)."""
@@ -140,8 +143,9 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(f"config ({path}): {exc.strerror or exc}") from None
     if raw is None and env.keys() <= PLAIN:
         plain: dict[str, Any] = {**env, **clean}
-        if "db" in plain:
-            plain["db"] = Path(plain["db"])
+        for name in ("db", "logs_dir"):
+            if name in plain:
+                plain[name] = Path(plain[name]).expanduser()
         return Settings(**plain)
     key = _cache_key(raw, env)
     cached = _read_cache(path, key)
@@ -191,6 +195,7 @@ def settings_from(data: Mapping[str, Any], token: str | None = None) -> Settings
         keys=dict(data.get("keys") or {}),
         policy=replace(DEFAULT_POLICY, **update),
         status_page=_status_page(data.get("status_page")),
+        logs_dir=Path(data["logs_dir"]).expanduser() if data.get("logs_dir") else None,
         channels=tuple(data.get("channels") or ()),
     )
 

@@ -125,6 +125,7 @@ class SettingsSchema(BaseSettings):
     keys: dict[str, str] = Field(default_factory=dict)
     status_page: StatusPageOverride | None = None
     alerts: AlertsOverride | None = None
+    logs_dir: Path | None = None
 
     @classmethod
     def settings_customise_sources(

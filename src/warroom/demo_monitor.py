@@ -205,7 +205,7 @@ class Monitor:
         try:
             from kubernetes import client, config
 
-            api_client = config.new_client_from_config(str(self.kubeconfig))  # type: ignore[no-untyped-call]
+            api_client = config.new_client_from_config(str(self.kubeconfig))
             deployment = client.AppsV1Api(api_client).read_namespaced_deployment("checkout", "shop")
         except Exception as exc:  # the simulator may be restarting: ask again next time
             print(f"monitor: cannot read the cluster: {exc}", flush=True)

@@ -14,12 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-Scope = Literal["console", "pods", "logs"]
+Scope = Literal["console", "pods", "logs", "detail"]
 
 SCOPES: dict[Scope, str] = {
     "console": "the console",
     "pods": "the pods pane",
     "logs": "the logs pane",
+    "detail": "the events, describe and history panes",
 }
 """Where a scope's keys work: the console's everywhere unless the focused pane binds the same
 key (a pane's own keys win there, by design: `p` pins an event, or a log line in the logs
@@ -63,12 +64,18 @@ KEY_TABLE: tuple[KeySpec, ...] = (
     KeySpec("escalate", "E", "escalate", "Escalate", show=False),
     KeySpec("toggle_side", "r", "toggle_side", "Panels", show=False),
     KeySpec("cluster", "K", "cluster", "Cluster", show=False),
+    KeySpec("keep_changes", "C", "keep_changes", "Keep changes", show=False),
     KeySpec("help", "question_mark", "help", "Keys"),
     KeySpec("quit", "q", "leave", "Quit"),  # `leave`: Textual's ctrl+q keeps `quit`
     KeySpec("pods_logs", "enter", "select", "Logs", "pods"),
-    KeySpec("pods_restart", "R", "restart", "Restart", "pods"),
+    KeySpec("pods_previous", "P", "inspect('previous')", "Previous logs", "pods"),
+    KeySpec("pods_logs_all", "L", "inspect('deployment')", "All pods' logs", "pods", show=False),
+    KeySpec("pods_events", "e", "inspect('events')", "Events", "pods"),
+    KeySpec("pods_describe", "d", "inspect('describe')", "Describe", "pods"),
+    KeySpec("pods_history", "H", "inspect('history')", "History", "pods"),
+    KeySpec("pods_restart", "R", "restart", "Restart", "pods", show=False),
     KeySpec("pods_undo", "U", "undo", "Undo", "pods"),
-    KeySpec("pods_scale", "S", "scale", "Scale", "pods"),
+    KeySpec("pods_scale", "S", "scale", "Scale", "pods", show=False),
     KeySpec("logs_pause", "space", "pause", "Pause", "logs"),
     KeySpec("logs_include", "slash", "ask('include')", "Include", "logs"),
     KeySpec("logs_exclude", "backslash", "ask('exclude')", "Exclude", "logs"),
@@ -77,7 +84,15 @@ KEY_TABLE: tuple[KeySpec, ...] = (
     KeySpec("logs_timestamps", "t", "timestamps", "Times", "logs", show=False),
     KeySpec("logs_pin", "p", "pin", "Pin line", "logs"),
     KeySpec("logs_save", "s", "save", "Save", "logs"),
+    KeySpec("logs_previous", "P", "previous", "Previous run", "logs"),
+    KeySpec("logs_range", "r", "range", "Since/last", "logs"),
+    KeySpec("logs_container", "c", "container", "Container", "logs", show=False),
+    KeySpec("logs_all_pods", "L", "all_pods", "All pods", "logs", show=False),
+    KeySpec("logs_close", "x", "close", "Close", "logs", show=False),
     KeySpec("logs_close_input", "escape", "close_input", "Close", "logs", show=False),
+    KeySpec("detail_pin", "p", "pin", "Pin", "detail"),
+    KeySpec("detail_undo", "U", "undo", "Undo to it", "detail"),
+    KeySpec("detail_close", "x", "close", "Close", "detail"),
 )
 
 BY_ID: dict[str, KeySpec] = {spec.id: spec for spec in KEY_TABLE}
@@ -130,10 +145,20 @@ _LOG_VIEW = {
     "end": "the log view's Tail",
     "G": "the log view's Tail",
 }
+_LIST = {
+    "enter": "the list's Select",
+    "up": "the list's Up",
+    "down": "the list's Down",
+    "home": "the list's First",
+    "end": "the list's Last",
+    "pageup": "the list's Page up",
+    "pagedown": "the list's Page down",
+}
 TAKEN: dict[Scope, dict[str, str]] = {
     "console": {**_EVERYWHERE, **_TIMELINE},
     "pods": {**_EVERYWHERE, **_POD_TABLE},
     "logs": {**_EVERYWHERE, **_LOG_VIEW},
+    "detail": {**_EVERYWHERE, **_LIST},
 }
 """Keys looked up before a scope's own: Textual's, and those of the widget that has the focus
 there (the timeline, the pod table, the log view). Not remappable from `[keys]`."""

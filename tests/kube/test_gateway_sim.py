@@ -309,7 +309,7 @@ def test_undo_fixes_checkout(
     watcher = live(background(PodWatcher(gateway, FAST)), wait_for)
     change = actions.describe_undo(gateway, "shop", "checkout")
     assert isinstance(change, actions.Change)
-    assert change.summary[0].startswith("revision 2 → 1")
+    assert change.summary[0].startswith("revision 4 → 3")
     assert change.summary[1] == (
         "container checkout: registry.example.com/shop/checkout:2.5.0 → "
         "registry.example.com/shop/checkout:2.4.1"

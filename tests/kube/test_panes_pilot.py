@@ -139,16 +139,26 @@ async def test_select_follow_filter_pause_pin_save(sim: Simulator, harness: Harn
         await pilot.press("up", "p")
         pinned = harness.messages[-1]
         assert isinstance(pinned, LogsPane.LinePinned)
-        assert (pinned.pod, pinned.namespace, pinned.container) == (
+        assert (pinned.pod, pinned.pod_namespace, pinned.container) == (
             selected.row.name,
             "shop",
             "frontend",
         )
         assert pinned.text == view.shown[-2][2] and pinned.source_time.endswith("Z")
-        await pilot.press("s")
-        await until(pilot, lambda: list(harness.save_dir.glob("warroom-logs-*.log")))
-        saved = next(harness.save_dir.glob("warroom-logs-*.log")).read_text()
-        await until(pilot, lambda: len(saved.splitlines()) >= 20)
+        await pilot.press("s")  # the dialog starts in the pane's directory, named for what
+        await until(pilot, lambda: type(getattr(harness.screen, "step", None)).__name__ == "Fill")
+        name = harness.screen.query_one("#f-name").value
+        assert name.startswith(f"pod-{selected.row.name}-frontend-last-20-") and name.endswith(
+            ".log"
+        )
+        await pilot.press("enter", "enter")
+        saved_at = harness.save_dir / name
+        await until(pilot, saved_at.exists)
+        header, *body = saved_at.read_text().splitlines()
+        assert header.startswith("# warroom logs saved ")
+        assert f"namespace shop · pod/{selected.row.name} · container frontend · last 20" in header
+        assert "include" not in header and " lines" in header
+        assert len(body) >= 20 and body == [view.plain(line) for line in view.shown][-len(body) :]
 
 
 async def test_restart_count_rise_and_deleted_pods(sim: Simulator, harness: Harness) -> None:
@@ -170,17 +180,26 @@ async def test_restart_count_rise_and_deleted_pods(sim: Simulator, harness: Harn
 async def test_undo_is_confirmed_with_the_ic_and_reported(sim: Simulator, harness: Harness) -> None:
     async with harness.run_test(size=(120, 30)) as pilot:
         await select(pilot, "checkout")
-        await pilot.press("U")
+        await pilot.press("U")  # which revision: the history, newest first, the previous chosen
+        await until(pilot, lambda: type(getattr(harness.screen, "step", None)).__name__ == "Choose")
+        step = harness.screen.step
+        assert step.title == "Roll back deployment/checkout to"
+        assert [value for value, _ in step.options] == ["4", "3", "2", "1"] and step.current == "3"
+        assert step.options[0][1].startswith("  4  checkout:2.5.0  ")
+        assert step.options[0][1].endswith("2.5.0 (tax rate per region)  ← now")
+        await pilot.press("enter")
         await until(pilot, lambda: isinstance(harness.screen, PlaybookScreen))
         dialog = harness.screen
         assert isinstance(dialog, PlaybookScreen)
         text = str(dialog.query_one("#change").render())
         assert "rollout undo shop/checkout" in text and "checkout:2.5.0 →" in text
+        assert "revision 4 → 3" in text and "--to-revision=3" in text
         assert "Incident Commander: alice" in text
         await pilot.press("y")
         await until(pilot, lambda: isinstance(harness.messages[-1], PodsPane.ActionDone))
         result = harness.messages[-1].result
         assert result.ok and result.change.action == "rollout undo"
+        assert result.change.to_revision == 3
         await pilot.press("R")
         await until(pilot, lambda: isinstance(harness.screen, PlaybookScreen))
         sim.state.forbid_writes = True
@@ -237,7 +256,9 @@ async def test_many_followed_containers_do_not_starve_the_apps_other_workers(
         await until(pilot, lambda: all(f.state != "starting" for f in session.followers))
         logs.view.focus()
         await pilot.press("s")
-        await until(pilot, lambda: list(harness.save_dir.glob("warroom-logs-*.log")))
+        await until(pilot, lambda: type(getattr(harness.screen, "step", None)).__name__ == "Fill")
+        await pilot.press("enter", "enter")
+        await until(pilot, lambda: list(harness.save_dir.glob("*.log")))
 
 
 HOSTILE = (

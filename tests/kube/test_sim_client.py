@@ -376,7 +376,7 @@ def test_following_a_flood_delivers_every_numbered_line() -> None:
 
 def test_deployments_get_list_and_patch(sim: Simulator, apps: client.AppsV1Api) -> None:
     checkout = apps.read_namespaced_deployment("checkout", "shop")
-    assert checkout.metadata.annotations["deployment.kubernetes.io/revision"] == "2"
+    assert checkout.metadata.annotations["deployment.kubernetes.io/revision"] == "4"
     assert checkout.spec.template.spec.containers[0].image.endswith("checkout:2.5.0")
     assert checkout.status.unavailable_replicas == 3
     assert {d.metadata.name for d in apps.list_namespaced_deployment("shop").items} == {
@@ -444,7 +444,7 @@ def test_rolling_back_checkout_makes_it_healthy(
 ) -> None:
     owned = apps.list_namespaced_replica_set("shop", label_selector="app=checkout").items
     first = next(
-        rs for rs in owned if rs.metadata.annotations["deployment.kubernetes.io/revision"] == "1"
+        rs for rs in owned if rs.metadata.annotations["deployment.kubernetes.io/revision"] == "3"
     )
     assert first.metadata.owner_references[0].name == "checkout"
     template = api.sanitize_for_serialization(first.spec.template)
@@ -461,7 +461,7 @@ def test_rolling_back_checkout_makes_it_healthy(
     }
     checkout = apps.read_namespaced_deployment("checkout", "shop")
     assert checkout.status.available_replicas == 3
-    assert checkout.metadata.annotations["deployment.kubernetes.io/revision"] == "3"
+    assert checkout.metadata.annotations["deployment.kubernetes.io/revision"] == "5"
 
 
 def test_a_token_is_required(sim: Simulator, tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ def test_get_pods_prints_kubectl_columns(kubectl: Any) -> None:
     checkout = [cells for name, cells in table.items() if name.startswith("checkout-")]
     assert len(checkout) == 3
     for _, ready, status, restarts, age in checkout:
-        assert (ready, status, age) == ("0/1", "CrashLoopBackOff", "6m")
+        assert (ready, status, age) == ("0/1", "CrashLoopBackOff", "34m")
         assert re.fullmatch(r"\d+ \(\d+s ago\)", restarts), restarts
     payments = [cells for name, cells in table.items() if name.startswith("payments-")]
     assert [cells[1:4] for cells in payments] == [["2/2", "Running", "0"]] * 2
@@ -223,3 +223,129 @@ def test_get_pods_status_follows_the_consoles_rules(sim: Simulator, kubectl: Any
     mesh = lab_pod(sim, "mesh")["metadata"]["name"]
     sim.state.delete_pod("lab", mesh)
     assert rows(kubectl("get", "pods", "-n", "lab").stdout)[mesh][2] == "Terminating"
+
+
+# -- why it crashes, and what changed ---------------------------------------------------------
+
+
+def checkout_pods(kubectl: Any) -> dict[str, list[str]]:
+    return rows(kubectl("get", "pods", "-l", "app=checkout").stdout)
+
+
+def test_get_events_prints_kubectl_columns(kubectl: Any) -> None:
+    result = kubectl("get", "events", "--field-selector", "type=Warning")
+    header = result.stdout.splitlines()[0].split()
+    assert header == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    lines = result.stdout.splitlines()[1:]
+    assert len(lines) == 6  # BackOff and Unhealthy for each of the three checkout pods
+    assert {line.split()[2] for line in lines} == {"BackOff", "Unhealthy"}
+    assert all(line.split()[3].startswith("pod/checkout-") for line in lines)
+    wide = kubectl("get", "events", "-o", "wide", "--field-selector", "reason=BackOff").stdout
+    columns = wide.splitlines()[0].split()
+    assert columns[-3:] == ["SEEN", "COUNT", "NAME"] and "SUBOBJECT" in columns
+    restarts = {name: int(cells[3].split()[0]) for name, cells in checkout_pods(kubectl).items()}
+    for line in wide.splitlines()[1:]:
+        pod = line.split()[3].removeprefix("pod/")
+        assert int(line.split()[-2]) == restarts[pod] + 1
+        assert "spec.containers{checkout}" in line and "kubelet, worker-" in line
+
+
+def test_describe_pod_arranges_state_last_state_probes_and_events(kubectl: Any) -> None:
+    pod, cells = next(iter(checkout_pods(kubectl).items()))
+    restarts = int(cells[3].split()[0])
+    text = kubectl("describe", "pod", pod).stdout
+    for expected in (
+        f"Name:             {pod}",
+        "Controlled By:  ReplicaSet/checkout-",
+        "Image:          registry.example.com/shop/checkout:2.5.0",
+        "State:          Waiting\n      Reason:       CrashLoopBackOff",
+        "Last State:     Terminated\n      Reason:       Error\n      Exit Code:    1",
+        f"Restart Count:  {restarts}",
+        "Readiness:      http-get http://:8080/healthz delay=0s timeout=1s period=10s",
+        "Ready                       False",
+    ):
+        assert expected in text, expected
+    events = text.split("\nEvents:\n")[1]
+    backoff = next(line for line in events.splitlines() if "BackOff" in line)
+    assert backoff.split()[:2] == ["Warning", "BackOff"]
+    assert f"(x{restarts + 1} over" in backoff and "kubelet" in backoff
+    assert "Successfully assigned shop/" in events  # the scheduler's new-style event
+    deployment = kubectl("describe", "deployment", "checkout").stdout
+    assert "NewReplicaSet:   checkout-" in deployment and "(3/3 replicas created)" in deployment
+    assert "Scaled up replica set checkout-" in deployment
+
+
+def test_rollout_history_and_undo_to_a_chosen_revision(sim: Simulator, kubectl: Any) -> None:
+    history = kubectl("rollout", "history", "deployment/checkout").stdout.splitlines()
+    assert history[0].strip() == "deployment.apps/checkout"
+    assert history[1].split() == ["REVISION", "CHANGE-CAUSE"]
+    assert [line.split(maxsplit=1) for line in history[2:] if line.strip()] == [
+        ["1", "CI pipeline 4522: checkout 2.3.2"],
+        ["2", "CI pipeline 4650: checkout 2.4.0 (saved carts)"],
+        ["3", "CI pipeline 4711: checkout 2.4.1 (retry payment timeouts)"],
+        ["4", "CI pipeline 4790: checkout 2.5.0 (tax rate per region)"],
+    ]
+    third = kubectl("rollout", "history", "deployment/checkout", "--revision=3").stdout
+    assert "with revision #3" in third and "checkout:2.4.1" in third
+    missing = kubectl("rollout", "undo", "deployment/checkout", "--to-revision=9", check=False)
+    assert "unable to find specified revision 9 in history" in missing.stderr
+
+    undone = kubectl("rollout", "undo", "deployment/checkout", "--to-revision=2")
+    assert undone.stdout.strip() == "deployment.apps/checkout rolled back"
+    sim.advance(10)
+    pods = checkout_pods(kubectl)
+    assert [cells[1:4] for cells in pods.values()] == [["1/1", "Running", "0"]] * 3
+    wide = kubectl("get", "deployment", "checkout", "-o", "wide").stdout
+    assert "checkout:2.4.0" in wide
+    after = kubectl("rollout", "history", "deployment/checkout").stdout.splitlines()[2:]
+    revisions = [line.split(maxsplit=1) for line in after if line.strip()]
+    assert [revision for revision, _ in revisions] == ["1", "3", "4", "5"]
+    assert revisions[-1][1] == "CI pipeline 4650: checkout 2.4.0 (saved carts)"
+
+
+def test_logs_of_a_deployment_and_its_crashed_runs(kubectl: Any) -> None:
+    previous = kubectl("logs", "deployment/checkout", "--previous", "--tail=1")
+    assert previous.stdout == "KeyError: 'eu-west-3'\n"
+    assert previous.stderr.startswith("Found 3 pods, using pod/checkout-")
+    frontend = kubectl("logs", "deployment/frontend", "--tail=2").stdout.splitlines()
+    assert len(frontend) == 2 and all('"GET /' in line for line in frontend)
+    every = kubectl("logs", "-l", "app=checkout", "--prefix", "--tail=1").stdout.splitlines()
+    assert len(every) == 3
+    crash = r"\[pod/checkout-\S+/checkout\] KeyError: 'eu-west-3'"
+    assert all(re.fullmatch(crash, line) for line in every)
+
+
+def test_the_consoles_describe_arranges_containers_as_kubectl_does(
+    sim: Simulator, kubectl: Any
+) -> None:
+    """Stock kubectl's describe and `describe_pod` on the same pod: the container block (state,
+    last state, exit code, times, restarts, probes) line for line."""
+    from warroom.kube.describe import describe_pod
+
+    pod = next(
+        p
+        for p in sim.state.store.list("pods", "shop")
+        if p["metadata"]["name"].startswith("checkout")
+    )
+    theirs = kubectl("describe", "pod", pod["metadata"]["name"]).stdout.splitlines()
+    ours = [fact.text for fact in describe_pod(pod, [], sim.state.now)]
+
+    def block(lines: list[str]) -> list[str]:
+        return [
+            line.rstrip() for line in lines[lines.index("Containers:") : lines.index("Conditions:")]
+        ]
+
+    assert block(ours) == block(theirs)
+    assert [
+        line
+        for line in ours
+        if line.startswith(
+            ("Name:", "Namespace:", "Node:", "Start Time:", "Controlled By:", "Status:")
+        )
+    ] == [
+        line
+        for line in theirs
+        if line.startswith(
+            ("Name:", "Namespace:", "Node:", "Start Time:", "Controlled By:", "Status:")
+        )
+    ]

@@ -102,15 +102,15 @@ def test_payments_pods_start_through_their_init_container() -> None:
     assert read(state, name, "migrate")[-1].endswith(b"Schema is up to date (version 42)")
 
 
-def test_rolling_back_checkout_to_revision_one_makes_it_healthy() -> None:
+def test_rolling_back_checkout_to_revision_three_makes_it_healthy() -> None:
     state = Shop().build(T0)
     replicasets = {
         rs["metadata"]["annotations"][REVISION]: rs
         for rs in state.store.list("replicasets", "shop")
         if rs["metadata"]["name"].startswith("checkout-")
     }
-    assert set(replicasets) == {"1", "2"}
-    template = replicasets["1"]["spec"]["template"]
+    assert set(replicasets) == {"1", "2", "3", "4"}
+    template = replicasets["3"]["spec"]["template"]
     undo = [{"op": "replace", "path": "/spec/template", "value": template}]
     state.patch_deployment("shop", "checkout", patches.JSON_PATCH, undo)
     state.advance_to(T0 + 10 * SECOND)
@@ -118,9 +118,9 @@ def test_rolling_back_checkout_to_revision_one_makes_it_healthy() -> None:
     assert len(checkout) == 3
     assert {status_column(state, p) for p in checkout} == {"Running"}
     assert all(p["status"]["containerStatuses"][0]["ready"] for p in checkout)
-    reused = state.store.get("replicasets", "shop", replicasets["1"]["metadata"]["name"])
-    assert reused["metadata"]["annotations"][REVISION] == "3"
-    assert reused["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] == "1"
+    reused = state.store.get("replicasets", "shop", replicasets["3"]["metadata"]["name"])
+    assert reused["metadata"]["annotations"][REVISION] == "5"
+    assert reused["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] == "3"
     deployment = state.store.get("deployments", "shop", "checkout")
     assert deployment["status"]["availableReplicas"] == 3
 

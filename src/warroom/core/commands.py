@@ -55,6 +55,7 @@ from warroom.core.payloads import (
     AlertSilenced,
     CadenceSnoozed,
     ChecklistChecked,
+    ClusterFact,
     ComponentsChanged,
     Declared,
     DeliveryFailed,
@@ -460,6 +461,28 @@ class PinLogLine(Command):
             text=self.text,
         )
         return [("log_pinned", line)]
+
+
+class PinClusterFact(Command):
+    """Evidence from the cluster: an event, a describe line, a rollout revision, a change."""
+
+    source: Literal["event", "describe", "rollout", "change"]
+    object: Title
+    namespace: Line = ""
+    context: Line = ""
+    observed_at: AwareDatetime | None = None
+    text: Required
+
+    def events(self, state: IncidentState, ctx: Context) -> Planned:
+        fact = ClusterFact(
+            source=self.source,
+            object=self.object,
+            namespace=self.namespace,
+            context=self.context,
+            observed_at=self.observed_at,
+            text=self.text,
+        )
+        return [("cluster_fact", fact)]
 
 
 LabelName = Annotated[str, Field(min_length=1, max_length=MAX_NAME), Storable]

@@ -28,6 +28,7 @@ LABELS: dict[str, str] = {
     "alert_attached": "alert",
     "alert_silenced": "alert",
     "log_pinned": "log",
+    "cluster_fact": "cluster",
     "milestone_set": "milestone",
     "checklist_checked": "checklist",
     "action_item": "action item",
@@ -186,6 +187,12 @@ _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     ),
     "log_pinned": lambda p: (
         f"{p['pod']}" + (f"/{p['container']}" if p.get("container") else "") + f": {p['text']}"
+    ),
+    "cluster_fact": lambda p: (
+        f"{p['object']}"
+        + (f" ({p['namespace']})" if p.get("namespace") else "")
+        + f": {p['text']}"
+        + (f" (seen {_time(p['observed_at'])})" if p.get("observed_at") else "")
     ),
     "milestone_set": lambda p: f"{_words(p['milestone'])} at {_time(p['at'])}",
     "checklist_checked": lambda p: ("☑ " if p.get("checked", True) else "☐ ") + p["item"],

@@ -208,6 +208,20 @@ class LogPinned(Payload):
     text: Text
 
 
+class ClusterFact(Payload):
+    """Evidence from the cluster kept in the timeline: an event, a line of a describe, a
+    revision of a rollout, or a change the console saw while the incident was open."""
+
+    source: Literal["event", "describe", "rollout", "change"]
+    object: Name
+    """What it is about, as kubectl names it: `pod/checkout-…`, `deployment/checkout`."""
+    namespace: Short = ""
+    context: Short = ""
+    observed_at: When | None = None
+    """When the cluster says it happened (an event's last time, when a change was seen)."""
+    text: Text
+
+
 class MilestoneSet(Replacing):
     milestone: Literal[MILESTONES]  # type: ignore[valid-type]
     at: When
@@ -294,6 +308,7 @@ KINDS: dict[str, type[Payload]] = {
     "alert_attached": AlertAttached,
     "alert_silenced": AlertSilenced,
     "log_pinned": LogPinned,
+    "cluster_fact": ClusterFact,
     "milestone_set": MilestoneSet,
     "checklist_checked": ChecklistChecked,
     "action_item": ActionItem,

@@ -61,3 +61,10 @@ def format_nano(ns: int) -> str:
     if not fraction:
         return head + "Z"
     return f"{head}.{fraction:09d}".rstrip("0") + "Z"
+
+
+def format_micro(ns: int) -> str:
+    """A `metav1.MicroTime` (an event's `eventTime`): always six fraction digits, UTC."""
+    seconds, fraction = divmod(ns, SECOND)
+    whole = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{whole}.{fraction // 1000:06d}Z"

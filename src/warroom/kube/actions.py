@@ -20,6 +20,17 @@ from .gateway import REQUEST_TIMEOUT, Gateway, GatewayError, explain
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 REVISION = "deployment.kubernetes.io/revision"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+NOT_COPIED = frozenset(
+    {
+        REVISION,
+        "deployment.kubernetes.io/revision-history",
+        "deployment.kubernetes.io/desired-replicas",
+        "deployment.kubernetes.io/max-replicas",
+        "kubectl.kubernetes.io/last-applied-configuration",
+    }
+)
+"""Annotations that stay the deployment's own through a rollback (kubectl's skip list)."""
 HASH_LABEL = "pod-template-hash"
 STRATEGIC = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
@@ -40,6 +51,8 @@ class Change:
     content_type: str = STRATEGIC
     subresource: str = ""
     """"scale" for the Scale subresource, else the deployment itself."""
+    to_revision: int | None = None
+    """The revision an undo goes back to."""
 
     @property
     def command(self) -> str:
@@ -48,6 +61,11 @@ class Change:
         if self.action == "scale":
             replicas = self.patch["spec"]["replicas"]
             return f"{base} scale deployment/{self.deployment} --replicas={replicas}"
+        if self.to_revision is not None:
+            return (
+                f"{base} {self.action} deployment/{self.deployment}"
+                f" --to-revision={self.to_revision}"
+            )
         return f"{base} {self.action} deployment/{self.deployment}"
 
 
@@ -76,21 +94,39 @@ def describe_restart(gateway: Gateway, namespace: str, name: str) -> Change | Ac
     return Change("rollout restart", namespace, name, summary, patch)
 
 
-def describe_undo(gateway: Gateway, namespace: str, name: str) -> Change | ActionResult:
-    """`kubectl rollout undo`: the template of the previous ReplicaSet revision."""
+def describe_undo(
+    gateway: Gateway, namespace: str, name: str, to_revision: int | None = None
+) -> Change | ActionResult:
+    """`kubectl rollout undo [--to-revision=N]`: the pod template of that revision's
+    ReplicaSet (the previous one if none is named) and, as kubectl does, its annotations (so
+    the change-cause comes back with it)."""
     try:
         deployment = _read(gateway, namespace, name)
         replicasets = _owned_replicasets(gateway, deployment)
     except GatewayError as problem:
         return _failed("rollout undo", problem)
     current = int(deployment["metadata"].get("annotations", {}).get(REVISION, "0"))
-    older = [rs for rs in replicasets if _revision(rs) < current]
-    if not older:
-        return ActionResult(False, f"{name}: no previous revision to roll back to", None)
-    target = max(older, key=_revision)
+    if to_revision is None:
+        older = [rs for rs in replicasets if _revision(rs) < current]
+        if not older:
+            return ActionResult(False, f"{name}: no previous revision to roll back to", None)
+        target = max(older, key=_revision)
+    else:
+        found = [rs for rs in replicasets if _revision(rs) == to_revision]
+        if not found:
+            known = ", ".join(str(n) for n in sorted(map(_revision, replicasets))) or "none"
+            return ActionResult(
+                False, f"{name}: no revision {to_revision} in its history (it has {known})", None
+            )
+        target = found[0]
+        if to_revision == current:
+            return ActionResult(False, f"{name}: revision {current} is the current one", None)
     template = _without_hash(target["spec"]["template"])
     summary = [f"revision {current} → {_revision(target)} (from {target['metadata']['name']})"]
     summary += _template_diff(deployment["spec"]["template"], template)
+    cause = (target["metadata"].get("annotations") or {}).get(CHANGE_CAUSE)
+    if cause:
+        summary.append(f"change-cause: {one_line(str(cause), 200)}")
     patch = [
         {
             "op": "test",
@@ -98,8 +134,30 @@ def describe_undo(gateway: Gateway, namespace: str, name: str) -> Change | Actio
             "value": deployment["metadata"]["resourceVersion"],
         },
         {"op": "replace", "path": "/spec/template", "value": template},
+        {
+            "op": "replace",
+            "path": "/metadata/annotations",
+            "value": _undo_annotations(deployment, target),
+        },
     ]
-    return Change("rollout undo", namespace, name, summary, patch, JSON_PATCH)
+    return Change(
+        "rollout undo", namespace, name, summary, patch, JSON_PATCH, to_revision=_revision(target)
+    )
+
+
+def _undo_annotations(deployment: dict[str, Any], target: dict[str, Any]) -> dict[str, str]:
+    """kubectl's rollback annotations: the deployment's own bookkeeping kept, the rest taken
+    from the revision's ReplicaSet."""
+    own = deployment["metadata"].get("annotations") or {}
+    kept = {k: v for k, v in own.items() if k in NOT_COPIED}
+    kept.update(
+        {
+            k: v
+            for k, v in (target["metadata"].get("annotations") or {}).items()
+            if k not in NOT_COPIED
+        }
+    )
+    return kept
 
 
 def describe_scale(
@@ -116,6 +174,13 @@ def describe_scale(
     summary = [f"replicas {now} → {replicas}"]
     patch = {"spec": {"replicas": replicas}}
     return Change("scale", namespace, name, summary, patch, MERGE, subresource="scale")
+
+
+def replicas(gateway: Gateway, namespace: str, name: str) -> tuple[int, int]:
+    """A deployment's desired and available replicas (what the scale dialog starts from)."""
+    deployment = _read(gateway, namespace, name)
+    status = deployment.get("status") or {}
+    return int(deployment["spec"].get("replicas", 1)), int(status.get("availableReplicas") or 0)
 
 
 def apply(gateway: Gateway, change: Change) -> ActionResult:
@@ -176,6 +241,24 @@ def owning_deployment(gateway: Gateway, pod: dict[str, Any]) -> str | None:
     )
 
 
+def pod_deployment(gateway: Gateway, namespace: str, pod: str) -> tuple[str, str] | None:
+    """The deployment a pod belongs to and its label selector (`app=checkout`), read from the
+    cluster: a pod's own labels may say more than the selector (a version label that differs
+    between revisions), so guessing from them would miss the other revisions' pods."""
+    try:
+        response = gateway.core().read_namespaced_pod(
+            pod, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+        )
+    except Exception as error:
+        raise explain(error) from None
+    name = owning_deployment(gateway, json.loads(response.data))
+    if name is None:
+        return None
+    deployment = _read(gateway, namespace, name)
+    labels = (deployment["spec"].get("selector") or {}).get("matchLabels") or {}
+    return name, ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
 def _failed(action: str, problem: GatewayError, change: Change | None = None) -> ActionResult:
     return ActionResult(False, f"{action} failed: {problem}", change, problem.status)
 
@@ -188,7 +271,8 @@ def _read(gateway: Gateway, namespace: str, name: str) -> dict[str, Any]:
         )
     except Exception as error:
         raise explain(error) from None
-    return json.loads(response.data)
+    data: dict[str, Any] = json.loads(response.data)
+    return data
 
 
 def _owned_replicasets(gateway: Gateway, deployment: dict[str, Any]) -> list[dict[str, Any]]:

@@ -32,6 +32,10 @@ class PodRow:
     """When the last restarted container finished (ns since the epoch), for "(3m ago)"."""
     created: int | None
     node: str
+    workload: str = ""
+    """What runs the pod: its Deployment's name for a ReplicaSet's pod (the ReplicaSet's name
+    without the pod-template-hash), else its owner's ("" for a bare pod). Pods replaced by a
+    rollout keep it, so the cursor can stay with them."""
 
     def restarts_text(self, now: int) -> str:
         if self.restarts and self.last_restart:
@@ -182,4 +186,17 @@ def pod_row(pod: Obj) -> PodRow:
         last_restart=last_restart or None,
         created=parse_time(meta.get("creationTimestamp")),
         node=one_line(spec.get("nodeName") or "<none>"),
+        workload=_workload(meta),
     )
+
+
+def _workload(meta: Obj) -> str:
+    owners = meta.get("ownerReferences") or []
+    owner = next((o for o in owners if o.get("controller")), owners[0] if owners else None)
+    if not owner:
+        return ""
+    name = str(owner.get("name") or "")
+    suffix = "-" + str((meta.get("labels") or {}).get("pod-template-hash") or "")
+    if owner.get("kind") == "ReplicaSet" and len(suffix) > 1 and name.endswith(suffix):
+        name = name[: -len(suffix)]
+    return one_line(name)

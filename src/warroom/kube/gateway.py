@@ -104,6 +104,7 @@ class Gateway:
 
         contexts, active = list_kube_config_contexts(config_file=self._config_file())
         name = self.target.context or (active or {}).get("name")
+        entry: dict[str, Any]
         for entry in contexts:
             if entry["name"] == name:
                 return entry

@@ -24,6 +24,8 @@ from warroom.core.rfc3339 import format_seconds, parse_ns
 
 from .gateway import CONNECT_TIMEOUT, Gateway, explain, interrupt
 from .loglines import Lines, Raw, Splitter, decode, last_run, raw_lines
+from .pods import PodWatcher
+from .watch import WatchSettings
 
 PAUSE = 0.0002
 """Seconds a follower sleeps after handing over a chunk of lines. A flood keeps a follower
@@ -142,6 +144,9 @@ class LogFollower:
                 problem = explain(error)
                 if problem.status == 404:
                     self.state = "ended: pod gone"
+                    break
+                if problem.status == 400 and self.options.previous:
+                    self.state = "ended: no previous run"  # it never restarted
                     break
                 self.state = f"retrying: {problem.reason}"
                 fresh = 0
@@ -293,7 +298,10 @@ def _skip_seen(
 
 
 class LogSession:
-    """Several followers sharing one buffer; `sources[i]` is the target of source index i."""
+    """Several followers sharing one buffer; `sources[i]` is the target of source index i.
+
+    Followers can join while it runs (`add`), so a session can follow a changing set of pods;
+    a source's index never changes, so lines already drained keep their label."""
 
     def __init__(
         self,
@@ -302,28 +310,137 @@ class LogSession:
         options: LogOptions | None = None,
         maxlen: int = 100_000,
     ) -> None:
+        self.gateway = gateway
         self.options = options or LogOptions()
         self.buffer = LogBuffer(maxlen)
-        self.sources = list(targets)
-        self.followers = [
-            LogFollower(gateway, target, self.options, self.buffer, index)
-            for index, target in enumerate(self.sources)
-        ]
+        self.sources: list[LogTarget] = []
+        self.followers: list[LogFollower] = []
+        self._started = False
+        self._lock = threading.Lock()
+        for target in targets:
+            self.add(target)
+
+    def add(self, target: LogTarget) -> LogFollower:
+        """Follow one more container (started at once if the session runs)."""
+        with self._lock:
+            follower = LogFollower(
+                self.gateway, target, self.options, self.buffer, len(self.sources)
+            )
+            self.sources.append(target)
+            self.followers.append(follower)
+            if self._started:
+                _spawn(follower)
+        return follower
 
     def start(self) -> None:
         """Each follower on a daemon thread of its own. They live as long as the session, so
         they must not sit in a shared pool (Textual's thread workers use the loop's default
         executor, min(32, CPUs + 4) threads): the sixth follower, and every short worker after
         it, would wait forever."""
-        for follower in self.followers:
-            name = f"warroom-log-{follower.target.label}"
-            threading.Thread(target=follower.run, name=name, daemon=True).start()
+        with self._lock:
+            self._started = True
+            for follower in self.followers:
+                _spawn(follower)
 
     def stop(self) -> None:
-        for follower in self.followers:
+        with self._lock:
+            self._started = False
+            followers = list(self.followers)
+        for follower in followers:
             follower.stop()
 
     @property
+    def pods(self) -> list[str]:
+        """The pods followed now (in the order they joined)."""
+        return list(dict.fromkeys(f.target.pod for f in self.followers if not f.stopped))
+
+    @property
     def state(self) -> str:
-        states = Counter(f.state for f in self.followers)
-        return ", ".join(f"{n}× {s}" if n > 1 else s for s, n in states.items())
+        states = Counter(f.state for f in list(self.followers) if not f.stopped)
+        return ", ".join(f"{n}× {s}" if n > 1 else s for s, n in states.items()) or "no pods"
+
+
+def _spawn(follower: LogFollower) -> None:
+    name = f"warroom-log-{follower.target.label}"
+    threading.Thread(target=follower.run, name=name, daemon=True).start()
+
+
+def containers_of(pod: dict[str, Any], container: str | None = None) -> list[str]:
+    """The containers to follow in a pod (wire form): all of its main containers, or the one
+    named (an init container too), or none if it has no such container."""
+    spec = pod.get("spec") or {}
+    names = [str(c.get("name")) for c in spec.get("containers") or []]
+    if container is None:
+        return names
+    inits = [str(c.get("name")) for c in spec.get("initContainers") or []]
+    return [container] if container in names or container in inits else []
+
+
+class PodSetSession(LogSession):
+    """Every pod a label selector matches, followed at once (`kubectl logs -l`, stern): pods
+    that appear join the stream, pods that are deleted leave it. A deployment's pods are its
+    selector's. With `previous`, the pods there are now are read once, and nobody joins."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        namespace: str,
+        selector: str,
+        container: str | None = None,
+        options: LogOptions | None = None,
+        maxlen: int = 100_000,
+        settings: WatchSettings | None = None,
+    ) -> None:
+        super().__init__(gateway, [], options, maxlen)
+        self.namespace = namespace
+        self.selector = selector
+        self.container = container
+        scope = gateway.switch(namespace=namespace, selector=selector, all_namespaces=False)
+        self.watcher = PodWatcher(scope, settings)
+        self._members: dict[str, list[LogFollower]] = {}
+        """Pod uid -> its followers."""
+        self._done = threading.Event()
+        self.joined = self.left = 0
+
+    def start(self) -> None:
+        super().start()
+        self.watcher.start()
+        threading.Thread(target=self._keep, name="warroom-log-members", daemon=True).start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self.watcher.stop()
+        self.watcher.changed.set()
+        super().stop()
+
+    def _keep(self) -> None:
+        """Follow membership changes as the watcher reports them."""
+        while not self._done.is_set():
+            self.watcher.changed.wait(1.0)
+            self.watcher.changed.clear()
+            if self._done.is_set():
+                return
+            if self.watcher.lists and self.sync() and self.options.previous:
+                return
+
+    def sync(self) -> bool:
+        """Start following pods that appeared, stop those that went; True once listed."""
+        snapshot = self.watcher.snapshot()
+        if not self.watcher.lists:
+            return False
+        pods = {uid: self.watcher.pod(uid) for uid in snapshot.rows}
+        for uid, pod in pods.items():
+            if uid in self._members or pod is None:
+                continue
+            meta = pod.get("metadata") or {}
+            self._members[uid] = [
+                self.add(LogTarget(str(meta.get("namespace")), str(meta.get("name")), name))
+                for name in containers_of(pod, self.container)
+            ]
+            self.joined += 1
+        for uid in [uid for uid in self._members if uid not in pods]:
+            for follower in self._members.pop(uid):
+                follower.stop()
+                follower.state = "left"
+            self.left += 1
+        return True

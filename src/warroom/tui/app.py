@@ -72,6 +72,8 @@ if TYPE_CHECKING:
     from warroom.tui.steps import Flow, Outcome
 
 POLL_SECONDS = 0.5
+PANES = frozenset({"pods", "logs", "events", "describe", "rollouts"})
+"""The cluster panes: keys they bind themselves win over the console's there."""
 WARM_UP_AFTER = 0.3  # seconds after the first frame
 FIRST_PULL_WAIT = 5.0  # seconds an empty log waits for the server's incidents
 
@@ -137,7 +139,15 @@ class WarroomApp(App[None]):
                 yield Panel("Update cadence", id="cadence")
                 yield Panel("Roles", id="roles")
                 yield Panel("Selected", id="details")
-        yield ClusterRow(self.kube, self._ic_name, id="cluster")
+        yield ClusterRow(
+            self.kube,
+            self._ic_name,
+            incident_open=self._incident_open,
+            now=lambda: int(self.now().timestamp() * 1_000_000_000),
+            tz=self.tz,
+            save_dir=self.settings.logs_dir,
+            id="cluster",
+        )
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -176,6 +186,9 @@ class WarroomApp(App[None]):
             self.syncer.stop()
         if self.deliverer is not None:
             self.deliverer.stop()
+
+    def _incident_open(self) -> bool:
+        return self.state is not None and not self.state.is_resolved
 
     def _ic_name(self) -> str | None:
         holder = self.state.holder("incident_commander") if self.state else None
@@ -604,6 +617,7 @@ class WarroomApp(App[None]):
 
     def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
         """Every key the console knows, by where it works."""
+        from warroom.tui.widgets.inspect import InspectPane
         from warroom.tui.widgets.logs import LogsPane, LogView
         from warroom.tui.widgets.pods import PodsPane
 
@@ -616,6 +630,7 @@ class WarroomApp(App[None]):
             ("Everywhere", keys.OTHER_KEYS),
             ("Pods pane (Tab to it)", pane(PodsPane.BINDINGS)),
             ("Logs pane", pane([*LogsPane.BINDINGS, *LogView.BINDINGS])),
+            ("Events, describe and history panes", pane(InspectPane.BINDINGS)),
             ("Update composer (u)", keys.COMPOSER_KEYS),
         ]
         url = self.settings.status_page.url
@@ -698,6 +713,13 @@ class WarroomApp(App[None]):
 
     def action_switch(self) -> None:
         self._list_incidents(at_start=False)
+
+    def action_keep_changes(self) -> None:
+        """Keep the cluster changes on offer (rollouts, scales seen meanwhile) as evidence."""
+        if self.state is None or self.cluster.target is None:
+            return
+        if not self.cluster.keep_changes():
+            self.notify("No cluster change is waiting to be kept", severity="information")
 
     def action_cluster(self) -> None:
         gateway = self.cluster.gateway
@@ -885,7 +907,7 @@ def _pane_of(widget: Widget | None) -> Widget | None:
     """The cluster pane (pods or logs) a widget sits in, if any."""
     node: Any = widget
     while node is not None:
-        if isinstance(node, Widget) and node.id in ("pods", "logs"):
+        if isinstance(node, Widget) and node.id in PANES:
             return node
         node = node.parent
     return None

@@ -172,6 +172,14 @@ class SwitchCluster:
 
 
 @dataclass(frozen=True)
+class Picked:
+    """What a pane's dialog chose (a revision, a since-window, a directory): the pane that
+    opened the flow carries it out."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
 class Notice:
     """Nothing to do but say something (e.g. "you already have command")."""
 
@@ -179,5 +187,5 @@ class Notice:
     error: bool = False
 
 
-Outcome = Submit | ApplyFilter | JumpTo | OpenIncident | SwitchCluster | Notice | None
+Outcome = Submit | ApplyFilter | JumpTo | OpenIncident | SwitchCluster | Picked | Notice | None
 Flow = Generator[Step, Any, Outcome]

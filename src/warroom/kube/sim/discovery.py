@@ -45,6 +45,7 @@ _READ = ("get", "list", "watch")
 RESOURCES = {
     "namespaces": Resource("namespaces", "", "Namespace", False, _READ, ("ns",)),
     "pods": Resource("pods", "", "Pod", True, ("delete", *_READ), ("po",)),
+    "events": Resource("events", "", "Event", True, _READ, ("ev",)),
     "deployments": Resource(
         "deployments", "apps", "Deployment", True, ("patch", *_READ), ("deploy",)
     ),

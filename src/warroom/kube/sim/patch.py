@@ -32,9 +32,10 @@ def apply(content_type: str, doc: dict[str, Any], patch: Any) -> dict[str, Any]:
         return json_patch(doc, patch)
     if not isinstance(patch, dict):
         raise PatchError("patch body must be a JSON object")
-    if content_type == MERGE:
-        return merge_patch(doc, patch)
-    return strategic_merge(doc, patch)
+    patched: dict[str, Any] = (
+        merge_patch(doc, patch) if content_type == MERGE else strategic_merge(doc, patch)
+    )
+    return patched
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -25,6 +25,10 @@ Starter = Callable[["Pod", "Container", int], Instance]
 """Creates a new container instance (ID, log script) at a time."""
 
 
+Happening = tuple[str, str, str, str]
+"""(type, reason, message, fieldPath): what the kubelet writes as an event about the pod."""
+
+
 class LogUnavailable(Exception):
     """The kubelet has no log for this request; the message is the kubelet's own."""
 
@@ -49,6 +53,11 @@ class Container:
     runs: list[Instance] = field(default_factory=list)
     due: int | None = None
     ready_at: int | None = None
+
+    @property
+    def field_path(self) -> str:
+        """How events name this container (`involvedObject.fieldPath`)."""
+        return f"spec.{'initContainers' if self.init else 'containers'}{{{self.name}}}"
 
     @property
     def last_terminated(self) -> Instance | None:
@@ -140,6 +149,8 @@ class Pod:
     stop_at: int | None = None
     sandbox_ready: bool = False
     conditions: dict[str, tuple[bool, int]] = field(default_factory=dict)
+    happened: list[Happening] = field(default_factory=list)
+    """What the kubelet reported since the cluster last took these (as events)."""
 
     def __post_init__(self) -> None:
         first = self.init_containers[:1] or self.containers
@@ -197,6 +208,8 @@ class Pod:
             container.due = container.ready_at = None
             container.ready = False
             if container.state == "running":
+                message = f"Stopping container {container.name}"
+                self.happened.append(("Normal", "Killing", message, container.field_path))
                 _finish(container, now, 0, "Completed")
         self._refresh_conditions(now)
 
@@ -219,6 +232,11 @@ class Pod:
                 f"pod={self.name}_{self.namespace}({self.uid})"
             )
             container.due = max(now, finished + backoff)
+            message = (
+                f"Back-off restarting failed container {container.name} in pod "
+                f"{self.name}_{self.namespace}({self.uid})"
+            )
+            self.happened.append(("Warning", "BackOff", message, container.field_path))
 
     def _start(self, container: Container, now: int, start: Starter) -> None:
         if container.runs:

@@ -47,6 +47,18 @@ COLUMNS: dict[str, list[Obj]] = {
         _AGE,
         *_WIDE_TEMPLATE,
     ],
+    "events": [
+        _column("Last Seen"),
+        _column("Type"),
+        _column("Reason"),
+        _column("Object"),
+        _column("Subobject", priority=1),
+        _column("Source", priority=1),
+        _column("Message"),
+        _column("First Seen", priority=1),
+        _column("Count", "integer", priority=1),
+        _column("Name", priority=1, fmt="name"),
+    ],
     "replicasets": [
         _NAME,
         _column("Desired", "integer"),
@@ -117,6 +129,35 @@ def _replicaset_cells(obj: Obj, now: int) -> list[Any]:
     ]
 
 
+def _event_cells(obj: Obj, now: int) -> list[Any]:
+    """The API server's `printEvent`: new-style events have only an eventTime and no count."""
+    first = _since(obj.get("firstTimestamp"), now)
+    if not obj.get("firstTimestamp"):
+        first = _since(obj.get("eventTime"), now)
+    last = _since(obj.get("lastTimestamp"), now) if obj.get("lastTimestamp") else first
+    count = obj.get("count") or 1
+    series = obj.get("series")
+    if series:
+        last, count = _since(series.get("lastObservedTime"), now), series.get("count", count)
+    ref = obj.get("involvedObject") or {}
+    kind = str(ref.get("kind", "")).lower()
+    source = obj.get("source") or {}
+    component = source.get("component") or obj.get("reportingComponent") or ""
+    host = source.get("host") or obj.get("reportingInstance") or ""
+    return [
+        last,
+        obj.get("type", ""),
+        obj.get("reason", ""),
+        f"{kind}/{ref['name']}" if ref.get("name") else kind,
+        ref.get("fieldPath", ""),
+        f"{component}, {host}" if host else component,
+        str(obj.get("message", "")).strip(),
+        first,
+        count,
+        obj["metadata"]["name"],
+    ]
+
+
 def _namespace_cells(obj: Obj, now: int) -> list[Any]:
     return [
         obj["metadata"]["name"],
@@ -130,6 +171,7 @@ _CELLS: dict[str, Callable[[Obj, int], list[Any]]] = {
     "deployments": _deployment_cells,
     "replicasets": _replicaset_cells,
     "namespaces": _namespace_cells,
+    "events": _event_cells,
 }
 
 

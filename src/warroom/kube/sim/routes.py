@@ -20,7 +20,7 @@ from warroom.core.rfc3339 import SECOND, parse_ns
 from . import discovery, patch, printers, streams
 from .discovery import RESOURCES, Resource
 from .errors import ApiError, forbidden, no_route, not_allowed, not_found, unauthorized
-from .selectors import META_FIELDS, POD_FIELDS, Selector, SelectorError
+from .selectors import EVENT_FIELDS, META_FIELDS, POD_FIELDS, Selector, SelectorError
 from .state import ClusterState
 from .store import Obj
 
@@ -124,7 +124,7 @@ class KubeApi:
             return Selector.parse(
                 request.query_params.get("labelSelector", ""),
                 request.query_params.get("fieldSelector", ""),
-                POD_FIELDS if resource.name == "pods" else META_FIELDS,
+                {"pods": POD_FIELDS, "events": EVENT_FIELDS}.get(resource.name, META_FIELDS),
             )
         except SelectorError as error:
             raise ApiError(400, str(error)) from None

@@ -22,6 +22,21 @@ POD_FIELDS = frozenset(
     }
 )
 META_FIELDS = frozenset({"metadata.name", "metadata.namespace"})
+EVENT_FIELDS = META_FIELDS | {
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "reason",
+    "reportingComponent",
+    "source",
+    "type",
+}
+"""The fields the API server lets clients select events by (`source` is the component)."""
+ALIASES = {"source": "source.component"}
 
 
 class SelectorError(ValueError):
@@ -99,6 +114,6 @@ class Selector:
 
 def _field(obj: dict[str, Any], path: str) -> str:
     value: Any = obj
-    for part in path.split("."):
+    for part in ALIASES.get(path, path).split("."):
         value = value.get(part) if isinstance(value, dict) else None
     return "" if value is None else str(value)

@@ -13,6 +13,7 @@ import json
 import random
 import threading
 import uuid
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from warroom.core.rfc3339 import format_seconds
 from . import patch as patches
 from .clock import SECOND
 from .errors import ApiError, conflict, invalid, not_found
+from .events import Recorder, involved
 from .logs import Instance
 from .notify import Notifier
 from .pods import Container, LogUnavailable, Pod
@@ -32,6 +34,18 @@ ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 """The characters Kubernetes uses for generated name suffixes."""
 REVISION = "deployment.kubernetes.io/revision"
 HASH_LABEL = "pod-template-hash"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+NOT_COPIED = frozenset(
+    {
+        REVISION,
+        "deployment.kubernetes.io/revision-history",
+        "deployment.kubernetes.io/desired-replicas",
+        "deployment.kubernetes.io/max-replicas",
+        "kubectl.kubernetes.io/last-applied-configuration",
+    }
+)
+"""Deployment annotations the controller does not copy onto its ReplicaSets (and that
+`kubectl rollout undo` does not copy back)."""
 
 NASTY_LOG_LINES: tuple[bytes, ...] = (
     b"invalid utf-8: \xff\xfe\xc3\x28 end",
@@ -104,6 +118,14 @@ class ClusterState:
         self.closed = False
         """Set when the server stops: every open stream ends."""
         self._rng = random.Random(seed)
+        self._event_rng = random.Random(seed + 1)
+        """Event ids come from their own generator: recording events does not change the
+        names and ids of everything else."""
+        self.recorder = Recorder(
+            self.store, lambda: str(uuid.UUID(int=self._event_rng.getrandbits(128), version=4))
+        )
+        self._pulled: set[tuple[str, str]] = set()
+        """(node, image) pairs already pulled: later starts find the image present."""
         self._nodes = [Node(f"worker-{i + 1}", f"10.0.1.{11 + i}", i + 1) for i in range(nodes)]
         self._next_ip = {node.name: 2 for node in self._nodes}
         self._pods: dict[tuple[str, str], Pod] = {}
@@ -138,8 +160,10 @@ class ClusterState:
         containers: list[Obj],
         replicas: int = 1,
         init_containers: list[Obj] | None = None,
+        annotations: dict[str, str] | None = None,
     ) -> None:
-        """Create a Deployment whose pods carry `app=<name>`; containers need name and image."""
+        """Create a Deployment whose pods carry `app=<name>`; containers need name and image.
+        `annotations` are the deployment's (e.g. `kubernetes.io/change-cause`)."""
         labels = {"app": name}
         spec: Obj = {
             "containers": [_container_defaults(c) for c in containers],
@@ -162,7 +186,7 @@ class ClusterState:
                     "generation": 1,
                     "creationTimestamp": format_seconds(self.now),
                     "labels": dict(labels),
-                    "annotations": {},
+                    "annotations": dict(annotations or {}),
                 },
                 "spec": {
                     "replicas": replicas,
@@ -192,12 +216,14 @@ class ClusterState:
                     break
                 self.now = max(self.now, due)
                 pod.step(self.now, self._start_container, self.backoff_cap)
+                self._report(pod)
                 if pod.terminating and pod.stop_at is None:
                     self._remove_pod(pod)
                 else:
                     self.store.put("pods", pod.manifest())
                 self._refresh_statuses()
             self.now = max(self.now, t)
+            self.recorder.expire(self.now)
         self.notifier.notify()
 
     def _next_due(self) -> tuple[Pod | None, int | None]:
@@ -221,6 +247,7 @@ class ClusterState:
             if grace <= 0:
                 pod.deletion = self.now
                 pod.stop(self.now)
+                self._report(pod)
                 final = pod.manifest()
                 self._remove_pod(pod)
             elif not pod.terminating:
@@ -457,11 +484,28 @@ class ClusterState:
         deployment["metadata"]["annotations"][REVISION] = current["metadata"]["annotations"][
             REVISION
         ]
+        annotations = current["metadata"]["annotations"]
+        for key, value in deployment["metadata"]["annotations"].items():
+            if key not in NOT_COPIED:
+                annotations[key] = value
         for rs in owned:
             replicas = deployment["spec"]["replicas"] if rs is current else 0
-            if rs["spec"]["replicas"] != replicas:
+            before = rs["spec"]["replicas"]
+            if before != replicas:
                 rs["spec"]["replicas"] = replicas
                 rs["metadata"]["generation"] += 1
+                way = "up" if replicas > before else "down"
+                said = (
+                    f"Scaled {way} replica set {rs['metadata']['name']} from {before} to {replicas}"
+                )
+                self.recorder.record(
+                    self.now,
+                    involved(deployment),
+                    "Normal",
+                    "ScalingReplicaSet",
+                    said,
+                    "deployment-controller",
+                )
             self._reconcile_replicaset(rs)
         self._prune_history(deployment, current)
         self._refresh_statuses()
@@ -548,6 +592,14 @@ class ClusterState:
             for pod in doomed:
                 pod.delete(self.now, pod.spec.get("terminationGracePeriodSeconds", 30))
                 self.store.put("pods", pod.manifest())
+                self.recorder.record(
+                    self.now,
+                    involved(rs),
+                    "Normal",
+                    "SuccessfulDelete",
+                    f"Deleted pod: {pod.name}",
+                    "replicaset-controller",
+                )
 
     def _reconcile_owner(self, pod: Pod) -> None:
         if pod.owner:
@@ -603,13 +655,79 @@ class ClusterState:
             containers=containers("containers", False),
         )
         self._pods[pod.namespace, pod.name] = pod
-        self.store.put("pods", pod.manifest())
+        manifest = self.store.put("pods", pod.manifest())
+        self.recorder.record(
+            self.now,
+            involved(rs),
+            "Normal",
+            "SuccessfulCreate",
+            f"Created pod: {pod.name}",
+            "replicaset-controller",
+        )
+        self.recorder.record_new(
+            self.now,
+            involved(manifest),
+            "Normal",
+            "Scheduled",
+            "Binding",
+            f"Successfully assigned {pod.namespace}/{pod.name} to {node.name}",
+            "default-scheduler",
+            "default-scheduler-control-plane",
+        )
 
     def _remove_pod(self, pod: Pod) -> None:
         del self._pods[pod.namespace, pod.name]
         self.store.delete("pods", pod.manifest())
 
+    def _report(self, pod: Pod) -> None:
+        """Record what the pod's kubelet reported as events about the pod."""
+        if not pod.happened:
+            return
+        ref = {
+            "kind": "Pod",
+            "namespace": pod.namespace,
+            "name": pod.name,
+            "uid": pod.uid,
+            "apiVersion": "v1",
+        }
+        for kind, reason, message, path in pod.happened:
+            self.recorder.record(
+                self.now, {**ref, "fieldPath": path}, kind, reason, message, "kubelet", pod.node
+            )
+        pod.happened.clear()
+
     def _start_container(self, pod: Pod, container: Container, now: int) -> Instance:
+        """A container starts: the kubelet pulls its image (once per node), creates and starts
+        it, and a readiness probe that will never pass says why."""
+        path, image = container.field_path, container.image
+        if (pod.node, image) in self._pulled:
+            pod.happened.append(
+                ("Normal", "Pulled", f'Container image "{image}" already present on machine', path)
+            )
+        else:
+            self._pulled.add((pod.node, image))
+            took = 0.8 + zlib.crc32(f"{pod.node} {image}".encode()) % 2000 / 1000
+            size = 40_000_000 + zlib.crc32(image.encode()) % 60_000_000
+            pod.happened += [
+                ("Normal", "Pulling", f'Pulling image "{image}"', path),
+                (
+                    "Normal",
+                    "Pulled",
+                    f'Successfully pulled image "{image}" in {took:.3f}s ({took:.3f}s including '
+                    f"waiting). Image size: {size} bytes.",
+                    path,
+                ),
+            ]
+        pod.happened += [
+            ("Normal", "Created", f"Created container {container.name}", path),
+            ("Normal", "Started", f"Started container {container.name}", path),
+        ]
+        spec: Obj = next(
+            (c for c in pod.spec.get("containers") or [] if c.get("name") == container.name), {}
+        )
+        probe = spec.get("readinessProbe")
+        if probe and container.behaviour.ready_after is None and not container.init:
+            pod.happened.append(("Warning", "Unhealthy", _probe_failure(pod, probe), path))
         seed = self._rng.getrandbits(32)
         return Instance(
             container_id=f"containerd://{self._rng.getrandbits(256):064x}",
@@ -726,6 +844,19 @@ def _choose_container(pod: Pod, name: str | None) -> Container:
             f" or one of the init containers: [{' '.join(c.name for c in pod.init_containers)}]"
         )
     raise ApiError(400, message)
+
+
+def _probe_failure(pod: Pod, probe: Obj) -> str:
+    """What the kubelet says when a readiness probe finds nobody listening."""
+    http = probe.get("httpGet")
+    if http:
+        port = http.get("port", 80)
+        return (
+            f'Readiness probe failed: Get "http://{pod.ip}:{port}{http.get("path", "/")}": '
+            f"dial tcp {pod.ip}:{port}: connect: connection refused"
+        )
+    port = (probe.get("tcpSocket") or {}).get("port", 80)
+    return f"Readiness probe failed: dial tcp {pod.ip}:{port}: connect: connection refused"
 
 
 def _revision(rs: Obj) -> int:

@@ -7,6 +7,7 @@ watches resume from a resourceVersion until it is compacted away (then: 410 Gone
 from __future__ import annotations
 
 import bisect
+import builtins
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +72,7 @@ class Store:
         obj["metadata"]["resourceVersion"] = str(self.rv)
         self._record(Event(self.rv, "DELETED", resource, obj, prev))
 
-    def events_since(self, rv: int) -> list[Event]:
+    def events_since(self, rv: int) -> builtins.list[Event]:
         """Every retained change after `rv`; Expired if some of them were compacted away."""
         if rv < self.compacted:
             raise Expired(rv, self.compacted)

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Static
 
 from warroom.core.text import one_line
 from warroom.kube.actions import Change
@@ -68,34 +68,3 @@ class PlaybookScreen(ModalScreen[bool]):
 
     def action_decide(self, confirmed: bool) -> None:
         self.dismiss(confirmed)
-
-
-class ReplicasScreen(ModalScreen[int | None]):
-    """Asks how many replicas; None when cancelled. The change itself is confirmed after."""
-
-    DEFAULT_CSS = """
-    ReplicasScreen { align: center middle; }
-    ReplicasScreen > Vertical {
-        width: 50; height: auto; border: thick $primary; background: $surface; padding: 1 2;
-    }
-    """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, pod: str) -> None:
-        super().__init__()
-        self.pod = pod
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Text(f"Scale the deployment of {one_line(self.pod, 40)} to:"))
-            yield Input(placeholder="replicas", type="integer", id="replicas")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        value = event.value.strip()
-        if value.isdigit():
-            self.dismiss(int(value))
-        else:
-            self.notify("replicas must be a whole number, 0 or more", severity="error")
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -14,7 +14,7 @@ import re
 import zlib
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,9 +35,13 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from warroom.core.text import one_line, slug
+from warroom.keymap import specs
 from warroom.kube.gateway import Gateway
 from warroom.kube.loglines import Line, Lines
-from warroom.kube.logs import LogOptions, LogSession, LogTarget
+from warroom.kube.logs import LogOptions, LogSession, LogTarget, PodSetSession
+from warroom.kube.watch import WatchSettings
+from warroom.tui.steps import Notice, Picked
 
 DRAIN = 0.05
 PALETTE = ("#5fafff", "#ffaf5f", "#87d787", "#d787ff", "#5fd7d7", "#ff87af", "#d7d75f", "#afafff")
@@ -117,10 +121,22 @@ class LogView(ScrollView, can_focus=True):
 
     def set_sources(self, labels: list[str], pods: list[str]) -> None:
         self.sources = [
-            (label, Style(color=pod_colour(pod), bold=True))
+            (one_line(label, 60), Style(color=pod_colour(pod), bold=True))
             for label, pod in zip(labels, pods, strict=True)
         ]
         self._strips.clear()
+
+    def add_sources(self, labels: list[str], pods: list[str]) -> None:
+        """Sources that joined (pods of a deployment): their lines get a label and colour; the
+        label column may widen, so rows are laid out again."""
+        width = self._label_width()
+        self.sources += [
+            (one_line(label, 60), Style(color=pod_colour(pod), bold=True))
+            for label, pod in zip(labels, pods, strict=True)
+        ]
+        self._strips.clear()
+        if self._label_width() != width:
+            self._relayout(rewrap=True)
 
     def clear(self) -> None:
         self.kept.clear()
@@ -226,6 +242,13 @@ class LogView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._relayout(rewrap=True)
+        # the pane opening beside the pods resizes it more than once in a frame: following
+        # the tail, be at the end once the layout has settled too
+        self.call_after_refresh(self._keep_tail)
+
+    def _keep_tail(self) -> None:
+        if self.cursor is None and not self.paused:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def _locate(self, row: int) -> tuple[int, int]:
         """The shown line at screen row `row` and which of its wrapped rows it is."""
@@ -354,19 +377,76 @@ def _row(text: str, body: int, part: int) -> str:
     return rows[part] if part < len(rows) else ""
 
 
+@dataclass(frozen=True)
+class LogScope:
+    """What the pane follows, as kubectl logs says it: a pod (`kubectl logs POD`), or every
+    pod of a deployment (`kubectl logs -l <its selector>`, stern's multi-pod follow)."""
+
+    namespace: str
+    pod: str = ""
+    deployment: str = ""
+    selector: str = ""
+    """The deployment's label selector (read from the cluster, not guessed from labels)."""
+    container: str | None = None
+    """None: every main container."""
+    containers: tuple[str, ...] = ()
+    inits: tuple[str, ...] = ()
+
+    @property
+    def what(self) -> str:
+        return f"deployment/{self.deployment}" if self.deployment else f"pod/{self.pod}"
+
+    @property
+    def which(self) -> str:
+        if self.container:
+            return self.container
+        if len(self.containers) == 1:
+            return self.containers[0]
+        return "all containers"
+
+    @classmethod
+    def of_pod(cls, pod: dict[str, Any], container: str | None = None) -> LogScope:
+        meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+        return cls(
+            namespace=str(meta.get("namespace") or ""),
+            pod=str(meta.get("name") or ""),
+            container=container,
+            containers=tuple(str(c.get("name")) for c in spec.get("containers") or []),
+            inits=tuple(str(c.get("name")) for c in spec.get("initContainers") or []),
+        )
+
+
+def range_text(options: LogOptions) -> str:
+    """`previous run`, `since 5m`, `last 200`, `everything`, as the title says it."""
+    if options.since_seconds is not None:
+        amount = options.since_seconds
+        window = f"{amount // 3600}h" if amount % 3600 == 0 else f"{amount // 60}m"
+        said = f"since {window}" if amount % 60 == 0 else f"since {amount}s"
+    elif options.tail_lines is not None:
+        said = f"last {options.tail_lines:,}"
+    else:
+        said = "everything"
+    return f"previous run · {said}" if options.previous else said
+
+
+def short_name(pod: str) -> str:
+    """A pod's name without its workload's prefix: `checkout-7d9f8b6c5-q2x8z` -> `q2x8z`
+    (the random part tells a deployment's pods apart)."""
+    return pod.rsplit("-", 1)[-1] if "-" in pod else pod
+
+
+def default_save_dir() -> Path:
+    """Where logs are saved unless the config says (`logs_dir`): the documents folder."""
+    import platformdirs
+
+    return Path(platformdirs.user_documents_dir()) / "warroom"
+
+
 class LogsPane(Widget):
     """Follows pods' logs into a `LogView`, with filters, pause, pin and save."""
 
     BINDINGS = [
-        Binding("space", "pause", "Pause"),
-        Binding("slash", "ask('include')", "Include"),
-        Binding("backslash", "ask('exclude')", "Exclude"),
-        Binding("h", "ask('highlight')", "Highlight", show=False),
-        Binding("w", "wrap", "Wrap", show=False),
-        Binding("t", "timestamps", "Times", show=False),
-        Binding("p", "pin", "Pin line"),
-        Binding("s", "save", "Save"),
-        Binding("escape", "close_input", "Close", show=False),
+        Binding(s.key, s.action, s.description, show=s.show, id=s.id) for s in specs("logs")
     ]
 
     class LinePinned(Message):
@@ -378,24 +458,35 @@ class LogsPane(Widget):
             super().__init__()
             self.pod = pod
             self.container = container
-            self.namespace = namespace
+            self.pod_namespace = namespace
+            """(`namespace` is Textual's: it names the handler.)"""
             self.source_time = source_time
             self.text = text
+
+    class Closed(Message):
+        """The person is done with the logs: the pods pane takes the room again."""
 
     def __init__(
         self,
         gateway: Gateway,
         max_lines: int = 20_000,
         save_dir: Path | None = None,
+        settings: WatchSettings | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.gateway = gateway
         self.max_lines = max_lines
-        self.save_dir = save_dir or Path.cwd()
+        self.save_dir = save_dir
+        self.settings = settings
+        self.context = ""
+        """The cluster context's name, for the saved file's header (the cluster row sets it)."""
         self.session: LogSession | None = None
+        self.scope: LogScope | None = None
+        self.options = LogOptions()
         self._asking = ""
         self._said: tuple[Any, ...] = ()
+        self._titled: tuple[Any, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="logs-status")
@@ -418,36 +509,109 @@ class LogsPane(Widget):
     # -- following -------------------------------------------------------------------------
 
     def follow(self, targets: list[LogTarget], options: LogOptions | None = None) -> None:
-        """Replace what is followed; each target gets a follower thread."""
-        if self.session is not None:
-            self.session.stop()
-        self.session = LogSession(self.gateway, targets, options, maxlen=self.max_lines * 2)
-        labels = [t.label for t in targets]
-        self.view.clear()
-        self.view.set_sources(labels, [t.pod for t in targets])
-        self.session.start()
-        self._status()
+        """Replace what is followed: these containers, each on a follower thread."""
+        pods = list(dict.fromkeys(t.pod for t in targets))
+        scope = LogScope(
+            namespace=targets[0].namespace if targets else "",
+            pod=pods[0] if len(pods) == 1 else f"{len(pods)} pods",
+            container=targets[0].container if len({t.container for t in targets}) == 1 else None,
+            containers=tuple(dict.fromkeys(t.container for t in targets if t.container)),
+        )
+        self._start(
+            scope,
+            options or self.options,
+            LogSession(self.gateway, targets, options, maxlen=self.max_lines * 2),
+        )
 
     def follow_pod(
         self, pod: dict[str, Any], options: LogOptions | None = None, container: str | None = None
     ) -> None:
         """A pod (wire form) from the pods pane: one container, or all of them."""
-        meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
-        names = [container] if container else [c["name"] for c in spec.get("containers") or []]
-        self.follow([LogTarget(meta["namespace"], meta["name"], name) for name in names], options)
+        self.follow_scope(LogScope.of_pod(pod, container), options)
+
+    def follow_scope(self, scope: LogScope, options: LogOptions | None = None) -> None:
+        options = options or self.options
+        session: LogSession
+        if scope.deployment:
+            session = PodSetSession(
+                self.gateway,
+                scope.namespace,
+                scope.selector,
+                scope.container,
+                options,
+                maxlen=self.max_lines * 2,
+                settings=self.settings,
+            )
+        else:
+            names: list[str | None] = (
+                [scope.container] if scope.container else list(scope.containers)
+            )
+            targets = [LogTarget(scope.namespace, scope.pod, name) for name in names or [None]]
+            session = LogSession(self.gateway, targets, options, maxlen=self.max_lines * 2)
+        self._start(scope, options, session)
+
+    def _start(self, scope: LogScope, options: LogOptions, session: LogSession) -> None:
+        if self.session is not None:
+            self.session.stop()
+        self.scope, self.options, self.session = scope, options, session
+        self.view.clear()
+        self.view.set_sources([], [])
+        self._sync_sources()
+        session.start()
+        self._status()
+
+    def _sync_sources(self) -> None:
+        """Label the sources that joined since the last drain (a deployment's new pods)."""
+        session, scope = self.session, self.scope
+        if session is None or scope is None:
+            return
+        new = session.sources[len(self.view.sources) :]
+        if not new:
+            return
+        several = scope.container is None and len(scope.containers) > 1
+        if scope.deployment:
+            labels = [
+                f"{short_name(t.pod)}/{t.container}" if several else short_name(t.pod) for t in new
+            ]
+        else:
+            labels = [
+                t.label if len({x.pod for x in session.sources}) > 1 else (t.container or t.pod)
+                for t in new
+            ]
+        self.view.add_sources(labels, [t.pod for t in new])
 
     def drain(self) -> None:
         """Move whatever the followers buffered into the view, in one batch."""
         if self.session is None:
             return
         lines, dropped = self.session.buffer.drain()
+        if len(self.session.sources) != len(self.view.sources):
+            self._sync_sources()
         if lines or dropped:
             self.view.add(lines, dropped)
         self._status()
 
+    def _title(self) -> None:
+        scope, session = self.scope, self.session
+        pods = len(session.pods) if session is not None and scope and scope.deployment else 0
+        said = (scope, self.options, pods)
+        if said == self._titled:
+            return
+        self._titled = said
+        if scope is None:
+            self.border_title = "Logs"
+            return
+        parts = [scope.what]
+        if scope.deployment:
+            parts.append(count(pods, "pod"))
+        parts += [scope.which, range_text(self.options)]
+        # a Text: a str title is parsed as markup, and pod names come from the cluster
+        self.border_title = Text("Logs · " + " · ".join(one_line(p, 80) for p in parts))
+
     def _status(self) -> None:
         """The status line; only redrawn when what it says changes (it is asked 20 times a
         second, and a Static update costs a layout)."""
+        self._title()
         view = self.view
         filters = view.filters
         said = (
@@ -523,7 +687,9 @@ class LogsPane(Widget):
         try:
             compiled = re.compile(pattern) if pattern else None
         except re.error as error:
-            self.notify(f"invalid regex {pattern!r}: {error}", title="Logs", severity="error")
+            self.notify(
+                f"invalid regex {pattern!r}: {error}", title="Logs", severity="error", markup=False
+            )
             return False
         setattr(self.view.filters, which, compiled)
         if which == "highlight":
@@ -542,20 +708,160 @@ class LogsPane(Widget):
         self.post_message(
             self.LinePinned(target.pod, target.container, target.namespace, line[1], line[2])
         )
-        self.notify("line pinned to the timeline", title="Logs")
+        self.notify("line pinned to the timeline", title="Logs", markup=False)
 
-    def action_save(self) -> None:
+    def action_close(self) -> None:
+        self.post_message(self.Closed())
+
+    def action_previous(self) -> None:
+        """The crashed run's last words (`kubectl logs --previous`), or back to following."""
+        if self.scope is not None:
+            self.follow_scope(self.scope, replace(self.options, previous=not self.options.previous))
+
+    async def action_range(self) -> None:
+        from warroom.tui.cluster_flows import log_range, open_flow
+
+        if self.scope is not None:
+            await open_flow(self.app, log_range(self.options), self._ranged)
+
+    def _ranged(self, outcome: Any) -> None:
+        if not isinstance(outcome, Picked) or self.scope is None:
+            self._notice(outcome)
+            return
+        kind, amount = outcome.value
+        options = replace(
+            self.options,
+            since_seconds=amount if kind == "since" else None,
+            tail_lines=amount if kind == "tail" else None,
+        )
+        self.follow_scope(self.scope, options)
+
+    async def action_container(self) -> None:
+        from warroom.tui.cluster_flows import container, open_flow
+
+        scope = self.scope
+        if scope is not None:
+            flow = container(list(scope.containers), list(scope.inits), scope.container)
+            await open_flow(self.app, flow, self._contained)
+
+    def _contained(self, outcome: Any) -> None:
+        if isinstance(outcome, Picked) and self.scope is not None:
+            self.follow_scope(replace(self.scope, container=outcome.value), self.options)
+        else:
+            self._notice(outcome)
+
+    def action_all_pods(self) -> None:
+        """Every pod of the followed pod's deployment, or back to the one pod."""
+        scope = self.scope
+        if scope is None:
+            return
+        if scope.deployment:
+            pods = self.session.pods if self.session is not None else []
+            if pods:
+                self.follow_scope(replace(scope, deployment="", selector="", pod=pods[0]))
+            return
+        self.follow_deployment(scope)
+
+    @work(thread=True, group="logs-widen", exit_on_error=False)
+    def follow_deployment(self, scope: LogScope) -> None:
+        """Every pod of the deployment `scope`'s pod belongs to (its selector is read from
+        the cluster, in this worker)."""
+        from warroom.kube.actions import pod_deployment
+
+        try:
+            found = pod_deployment(self.gateway, scope.namespace, scope.pod)
+        except Exception as error:
+            self.app.call_from_thread(
+                self.notify, one_line(f"{scope.what}: {error}"), severity="error", markup=False
+            )
+            return
+        if found is None:
+            self.app.call_from_thread(
+                self.notify,
+                one_line(f"{scope.what} belongs to no deployment"),
+                severity="warning",
+                markup=False,
+            )
+            return
+        name, selector = found
+        wider = replace(scope, deployment=name, selector=selector)
+        self.app.call_from_thread(self.follow_scope, wider, self.options)
+
+    def _notice(self, outcome: Any) -> None:
+        if isinstance(outcome, Notice):
+            self.notify(
+                outcome.message, severity="error" if outcome.error else "information", markup=False
+            )
+
+    # -- saving -----------------------------------------------------------------------------
+
+    def file_name(self, at: datetime) -> str:
+        """What the file holds: `deployment-checkout-checkout-previous-20250615-143611.log`."""
+        scope = self.scope
+        parts = [scope.what if scope else "logs", scope.which if scope else ""]
+        parts.append(range_text(self.options).replace("previous run · ", "previous-"))
+        stem = slug(" ".join(p for p in parts if p), 80)
+        return f"{stem}-{at:%Y%m%d-%H%M%S}.log"
+
+    def header(self, at: datetime) -> str:
+        """The saved file's first line: where, what, which filters, which time range."""
+        view, scope = self.view, self.scope
+        parts = [f"warroom logs saved {at:%Y-%m-%dT%H:%M:%S%z}"]
+        if self.context:
+            parts.append(f"context {self.context}")
+        if scope is not None:
+            parts += [f"namespace {scope.namespace}", scope.what, f"container {scope.which}"]
+        parts.append(range_text(self.options))
+        pods = (
+            sorted(
+                {
+                    self.session.sources[s].pod
+                    for s in set(view.shown.sources)
+                    if s < len(self.session.sources)
+                }
+            )
+            if self.session
+            else []
+        )
+        if pods:
+            parts.append("pods " + ", ".join(pods))
+        for name in ("include", "exclude"):
+            pattern = getattr(view.filters, name)
+            if pattern is not None:
+                parts.append(f"{name} /{pattern.pattern}/")
+        if view.shown:
+            parts.append(f"lines from {view.shown.stamps[0]} to {view.shown.stamps[-1]}")
+        parts.append(count(len(view.shown), "line"))
+        return "# " + " · ".join(one_line(p, 2000) for p in parts)
+
+    async def action_save(self) -> None:
+        from warroom.tui.cluster_flows import open_flow, save_logs
+
+        at = datetime.now().astimezone()
+        directory = self.save_dir or default_save_dir()
+        await open_flow(self.app, save_logs(directory, self.file_name(at)), self._save_to)
+
+    def _save_to(self, outcome: Any) -> None:
+        if not isinstance(outcome, Picked):
+            return
         view = self.view
-        text = "".join(view.plain(line) + "\n" for line in view.shown)
-        path = self.save_dir / f"warroom-logs-{datetime.now():%Y%m%d-%H%M%S}.log"
-        self._write(path, text)
+        at = datetime.now().astimezone()
+        text = self.header(at) + "\n" + "".join(view.plain(line) + "\n" for line in view.shown)
+        self._write(outcome.value, text)
 
     @work(thread=True, group="logs-save", exit_on_error=False)
     def _write(self, path: Path, text: str) -> None:
+        from warroom.files import write_atomically
+
         try:
-            path.write_text(text, encoding="utf-8")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, text)
         except OSError as error:
-            self.app.call_from_thread(self.notify, f"not saved: {error}", severity="error")
+            self.app.call_from_thread(
+                self.notify, f"not saved: {error}", severity="error", markup=False
+            )
             return
-        lines = text.count("\n")
-        self.app.call_from_thread(self.notify, f"{lines} lines saved to {path}", title="Logs")
+        lines = text.count("\n") - 1
+        self.app.call_from_thread(
+            self.notify, f"{lines} lines saved to {path}", title="Logs", timeout=10, markup=False
+        )

@@ -2,36 +2,47 @@
 
 A `PodWatcher` runs on a thread of its own; every REFRESH seconds the pane copies its snapshot
 (a cheap in-memory dict) on the UI thread and applies only the cells that changed, keyed by
-pod uid, so hundreds of pods and frequent events cost little. Actions: resolve the pod's
-deployment and describe the change in a worker, confirm in `PlaybookScreen`, apply in a
-worker, and post `ActionDone` for the console to record.
+pod uid, so hundreds of pods and frequent events cost little. The columns are kubectl's
+defaults (NAME, READY, STATUS, RESTARTS, AGE; NAMESPACE first with -A), never cut: the pane
+is as wide as they are. When a rollout replaces the pod under the cursor, the cursor moves to
+a pod of the same deployment, so the next action is about the deployment it was about.
+
+Actions: a flow asks what it needs (the revision to go back to, how many replicas, each
+starting from what the cluster says now), a worker describes the exact change, the
+`PlaybookScreen` confirms it, a worker applies it, and `ActionDone` goes to the console to
+record. The other keys ask the cluster row to show something about the pod (`Inspect`).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from warroom.keymap import specs
 from warroom.kube import actions
 from warroom.kube.actions import ActionResult, Change
 from warroom.kube.columns import PodRow
 from warroom.kube.gateway import Gateway
 from warroom.kube.pods import PodWatcher, WatchSettings
-from warroom.tui.screens.playbook import PlaybookScreen, ReplicasScreen
+from warroom.tui.screens.playbook import PlaybookScreen
+from warroom.tui.steps import Notice, Picked
 
 REFRESH = 0.3
 HOT_SECONDS = 30.0
 """How long a rising restart count stays highlighted."""
-COLUMNS = ("NAME", "READY", "STATUS", "RESTARTS", "AGE", "NODE")
+COLUMNS = ("NAME", "READY", "STATUS", "RESTARTS", "AGE")
+"""kubectl's default columns (NODE is in describe and in `-o wide`)."""
 STATUS_STYLES = {
     "Running": "#5fd75f",
     "Completed": "#8a8a8a",
@@ -53,10 +64,7 @@ class PodsPane(Widget, can_focus=False):
     """Pods of a gateway's target, with a status line; Enter selects a pod for its logs."""
 
     BINDINGS = [
-        Binding("enter", "select", "Logs", show=True),
-        Binding("R", "restart", "Restart"),
-        Binding("U", "undo", "Undo"),
-        Binding("S", "scale", "Scale"),
+        Binding(s.key, s.action, s.description, show=s.show, id=s.id) for s in specs("pods")
     ]
 
     class PodSelected(Message):
@@ -66,6 +74,24 @@ class PodsPane(Widget, can_focus=False):
             super().__init__()
             self.row = row
             self.pod = pod
+
+    class Inspect(Message):
+        """Show something about the pod beside the pane: "previous" (its crashed runs' logs),
+        "deployment" (every pod of its deployment's logs), "events", "describe", "history"."""
+
+        def __init__(self, what: str, row: PodRow, pod: dict[str, Any] | None) -> None:
+            super().__init__()
+            self.what = what
+            self.row = row
+            self.pod = pod
+
+    class ActionConfirmed(Message):
+        """A playbook action is about to be applied: the changes it makes are the console's
+        own, not someone else's (posted before the request, so a watch cannot see it first)."""
+
+        def __init__(self, change: Change) -> None:
+            super().__init__()
+            self.change = change
 
     class ActionDone(Message):
         """A confirmed playbook action finished (ok or not): record it in the timeline."""
@@ -79,12 +105,15 @@ class PodsPane(Widget, can_focus=False):
         gateway: Gateway,
         incident_commander: Callable[[], str | None] = lambda: None,
         settings: WatchSettings | None = None,
+        now: Callable[[], int] = time.time_ns,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.gateway = gateway
         self.incident_commander = incident_commander
         self.settings = settings
+        self.now = now
+        """The time AGE and "(3m ago)" are measured from (ns): tests freeze it."""
         self.watcher = PodWatcher(gateway, settings)
         self._shown: dict[str, tuple[str, ...]] = {}
         self._restarts: dict[str, int] = {}
@@ -97,13 +126,23 @@ class PodsPane(Widget, can_focus=False):
         self._second = -1
         self._status: tuple[Any, ...] = ()
         self._where = ""
+        self.note = Text()
+        """A line the cluster row adds to the status (changes waiting to be kept)."""
+        self.columns: tuple[str, ...] = COLUMNS
+        self.fitted: str | None = None
+        """Beside a detail pane: as wide as the columns (see `fit`)."""
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="pods-status")
         table: DataTable[Any] = DataTable(cursor_type="row", zebra_stripes=False)
-        for column in COLUMNS:
-            table.add_column(column, key=column.lower())
+        self._add_columns(table)
         yield table
+
+    def _add_columns(self, table: DataTable[Any]) -> None:
+        """NAMESPACE first when every namespace is shown, as `kubectl get pods -A`."""
+        self.columns = (("NAMESPACE",) if self.gateway.target.all_namespaces else ()) + COLUMNS
+        for column in self.columns:
+            table.add_column(column, key=column.lower())
 
     @property
     def table(self) -> DataTable[Any]:
@@ -140,7 +179,8 @@ class PodsPane(Widget, can_focus=False):
         self.watcher.stop()
         self.gateway = self.gateway.switch(**changes)
         self.watcher = PodWatcher(self.gateway, self.settings)
-        self.table.clear()
+        self.table.clear(columns=True)
+        self._add_columns(self.table)
         self._shown.clear()
         self._seen.clear()
         self._status = ()
@@ -164,7 +204,7 @@ class PodsPane(Widget, can_focus=False):
         row was added (never on a tick that merely updates cells).
         """
         snap = self.watcher.snapshot()
-        now = time.time_ns()
+        now = self.now()
         second = now // 1_000_000_000
         clock = time.monotonic()
         expired = self._hot_until <= clock
@@ -172,13 +212,17 @@ class PodsPane(Widget, can_focus=False):
             return
         table = self.table
         under_cursor = self._cursor_key()
-        if (snap.state, snap.hint, len(snap.rows), self._where) != self._status:
-            self._status = (snap.state, snap.hint, len(snap.rows), self._where)
+        said = (snap.state, snap.hint, len(snap.rows), self._where, self.note)
+        if said != self._status:
+            self._status = said
             self._status_line(snap.state, snap.hint, len(snap.rows))
         ticked = second != self._second or expired
         self._version, self._second = snap.version, second
         if expired:
             self._hot = {uid: until for uid, until in self._hot.items() if until > clock}
+        gone = under_cursor is not None and under_cursor not in snap.rows
+        was = self._seen.get(under_cursor or "")
+        workload = was.workload if was is not None else ""
         for uid in [uid for uid in self._shown if uid not in snap.rows]:
             table.remove_row(uid)
             del self._shown[uid]
@@ -195,43 +239,92 @@ class PodsPane(Widget, can_focus=False):
                 self._hot[uid] = clock + HOT_SECONDS
             self._restarts[uid] = row.restarts
             hot = self._hot.get(uid, 0) > clock
-            cells = (*row.cells(now), "hot" if hot else "")
+            cells = self._cells(row, now, hot)
             old = self._shown.get(uid)
             if old == cells:
                 continue
-            styled = self._styled(row, cells, hot)
+            styled = self._styled(cells, hot)
             if old is None:
                 table.add_row(*styled, key=uid)
                 added = True
             else:
-                for index, column in enumerate(COLUMNS):
-                    if old[index] != cells[index] or (index == 3 and old[6] != cells[6]):
+                restarts = self.columns.index("RESTARTS")
+                for index, column in enumerate(self.columns):
+                    if old[index] != cells[index] or (index == restarts and old[-1] != cells[-1]):
                         table.update_cell(uid, column.lower(), styled[index])
             self._shown[uid] = cells
         self._hot_until = min(self._hot.values(), default=float("inf"))
         if added:
             table.sort("name", key=lambda name: name.plain)
+        if gone and workload:  # replaced (a rollout): stay with its deployment
+            under_cursor = next(
+                (
+                    uid
+                    for uid in self._ordered()
+                    if (other := snap.rows.get(uid)) is not None and other.workload == workload
+                ),
+                None,
+            )
+        if self.fitted:
+            self._fit()
         if under_cursor in self._shown:  # rows added or removed above it: stay on that pod
             index = table.get_row_index(under_cursor)
             if index != table.cursor_row:
                 table.move_cursor(row=index, animate=False)
 
+    def fit(self, last: str | None) -> None:
+        """Be as wide as the columns up to `last` ("AGE": all of them; a detail pane beside
+        gets the rest), or take the row (None)."""
+        self.fitted = last
+        # the columns after `last` are meant to be out of sight, not a scroll away
+        self.table.styles.overflow_x = "hidden" if last and last != self.columns[-1] else "auto"
+        if last:
+            self._fit()
+        else:
+            self.styles.width = None
+
+    def _fit(self) -> None:
+        table = self.table
+        shown = list(table.columns.values())
+        if self.fitted in self.columns:
+            shown = shown[: self.columns.index(self.fitted) + 1]
+        columns = sum(column.get_render_width(table) for column in shown)
+        width = columns + 3  # the border and the scrollbar
+        if self.styles.width is None or self.styles.width.value != width:
+            self.styles.width = width
+
+    def _ordered(self) -> list[str]:
+        """Row keys in the table's order."""
+        table = self.table
+        return [
+            table.coordinate_to_cell_key(Coordinate(index, 0)).row_key.value or ""
+            for index in range(table.row_count)
+        ]
+
     def _cursor_key(self) -> str | None:
         table = self.table
         if not table.row_count:
             return None
-        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
 
-    def _styled(self, row: PodRow, cells: tuple[str, ...], hot: bool) -> list[Text]:
-        name, ready, status, restarts, age, node = cells[:6]
-        return [
-            Text(name),
-            Text(ready),
-            Text(status, style=_status_style(status)),
-            Text(restarts, style="bold reverse #ff5f5f" if hot else ""),
-            Text(age),
-            Text(node),
-        ]
+    def _cells(self, row: PodRow, now: int, hot: bool) -> tuple[str, ...]:
+        """The row's cells (NAMESPACE first with -A), and whether RESTARTS is highlighted."""
+        name, ready, status, restarts, age, _ = row.cells(now)
+        cells = (name, ready, status, restarts, age, "hot" if hot else "")
+        return (row.namespace, *cells) if self.columns[0] == "NAMESPACE" else cells
+
+    def _styled(self, cells: tuple[str, ...], hot: bool) -> list[Text]:
+        *shown, _ = cells
+        styles = {self.columns.index("STATUS"): _status_style(shown[self.columns.index("STATUS")])}
+        if hot:
+            styles[self.columns.index("RESTARTS")] = "bold reverse #ff5f5f"
+        return [Text(cell, style=styles.get(index, "")) for index, cell in enumerate(shown)]
+
+    def set_note(self, note: Text) -> None:
+        """Something the cluster row wants said under the table's status (kept changes)."""
+        if note != self.note:
+            self.note = note
+            self._version = -1
 
     def _status_line(self, state: str, hint: str, count: int) -> None:
         text = Text()
@@ -244,6 +337,9 @@ class PodsPane(Widget, can_focus=False):
         text.append(state, style=colour)
         if hint:
             text.append(f"\n{hint}", style="#ffaf00")
+        if self.note:
+            text.append("\n")
+            text.append_text(self.note)
         self.query_one(".pods-status", Static).update(text)
 
     # -- keys ---------------------------------------------------------------------------------
@@ -257,30 +353,92 @@ class PodsPane(Widget, can_focus=False):
         if row is not None:
             self.post_message(self.PodSelected(row, self.watcher.pod(row.uid)))
 
+    def action_inspect(self, what: str) -> None:
+        row = self.selected
+        if row is not None:
+            self.post_message(self.Inspect(what, row, self.watcher.pod(row.uid)))
+
     def action_restart(self) -> None:
-        self._prepare("rollout restart")
+        row = self.selected
+        if row is not None:
+            self._describe("rollout restart", row, self.watcher.pod(row.uid) or {})
 
-    def action_undo(self) -> None:
-        self._prepare("rollout undo")
+    async def action_undo(self) -> None:
+        """Roll the pod's deployment back: pick the revision (the previous one first)."""
+        from warroom.kube import rollouts
+        from warroom.tui.cluster_flows import open_flow, undo
 
-    def action_scale(self) -> None:
         row = self.selected
         if row is None:
             return
-        self.app.push_screen(
-            ReplicasScreen(row.name),
-            lambda replicas: replicas is not None and self._prepare("scale", replicas),
+        pod = self.watcher.pod(row.uid) or {}
+
+        def load() -> tuple[str, list[rollouts.Revision]]:
+            name = self._deployment_of(row, pod)
+            return name, rollouts.history(self.gateway, row.namespace, name)[1]
+
+        await open_flow(self.app, undo(load, self.now()), partial(self._picked_undo, row))
+
+    def _picked_undo(self, row: PodRow, outcome: Any) -> None:
+        if isinstance(outcome, Picked):
+            deployment, revision = outcome.value
+            self.undo_to(row.namespace, deployment, revision)
+        else:
+            self._notice(outcome)
+
+    def undo_to(self, namespace: str, deployment: str, revision: int) -> None:
+        """Describe the rollback to `revision` and ask for confirmation (the history pane's
+        Enter comes here too)."""
+        self._describe_change(
+            "rollout undo",
+            partial(actions.describe_undo, self.gateway, namespace, deployment, revision),
         )
+
+    async def action_scale(self) -> None:
+        """Scale the pod's deployment, starting from its current replica count."""
+        from warroom.tui.cluster_flows import open_flow, scale
+
+        row = self.selected
+        if row is None:
+            return
+        pod = self.watcher.pod(row.uid) or {}
+
+        def load() -> tuple[str, int, int]:
+            name = self._deployment_of(row, pod)
+            return (name, *actions.replicas(self.gateway, row.namespace, name))
+
+        await open_flow(self.app, scale(load), partial(self._picked_scale, row))
+
+    def _picked_scale(self, row: PodRow, outcome: Any) -> None:
+        if isinstance(outcome, Picked):
+            deployment, replicas = outcome.value
+            self._describe_change(
+                "scale",
+                partial(actions.describe_scale, self.gateway, row.namespace, deployment, replicas),
+            )
+        else:
+            self._notice(outcome)
+
+    def _notice(self, outcome: Any) -> None:
+        if isinstance(outcome, Notice):
+            self.app.notify(
+                outcome.message,
+                title="Playbook",
+                severity="error" if outcome.error else "warning",
+                markup=False,
+            )
+
+    def _deployment_of(self, row: PodRow, pod: dict[str, Any]) -> str:
+        """The pod's deployment, read through its ReplicaSet (IO: a worker's job)."""
+        name = actions.owning_deployment(self.gateway, pod)
+        if name is None:
+            raise ValueError(f"{row.name} belongs to no deployment")
+        return name
 
     # -- the playbook flow ----------------------------------------------------------------------
 
-    def _prepare(self, action: str, replicas: int = 0) -> None:
-        row = self.selected
-        if row is not None:
-            self._describe(action, row, self.watcher.pod(row.uid) or {}, replicas)
-
     @work(thread=True, group="pods-action", exit_on_error=False)
-    def _describe(self, action: str, row: PodRow, pod: dict[str, Any], replicas: int) -> None:
+    def _describe(self, action: str, row: PodRow, pod: dict[str, Any]) -> None:
         try:
             name = actions.owning_deployment(self.gateway, pod)
         except Exception as error:
@@ -289,12 +447,18 @@ class PodsPane(Widget, can_focus=False):
         if name is None:
             self._report(ActionResult(False, f"{action}: {row.name} has no deployment", None))
             return
-        describe = {
-            "rollout restart": lambda: actions.describe_restart(self.gateway, row.namespace, name),
-            "rollout undo": lambda: actions.describe_undo(self.gateway, row.namespace, name),
-            "scale": lambda: actions.describe_scale(self.gateway, row.namespace, name, replicas),
-        }[action]
-        change = describe()
+        self._ask(actions.describe_restart(self.gateway, row.namespace, name))
+
+    @work(thread=True, group="pods-action", exit_on_error=False)
+    def _describe_change(self, action: str, describe: Callable[[], Change | ActionResult]) -> None:
+        try:
+            change = describe()
+        except Exception as error:
+            change = ActionResult(False, f"{action}: {error}", None)
+        self._ask(change)
+
+    def _ask(self, change: Change | ActionResult) -> None:
+        """(A worker's) confirm the described change, or say why there is nothing to confirm."""
         if isinstance(change, ActionResult):
             self._report(change)
         else:
@@ -303,6 +467,7 @@ class PodsPane(Widget, can_focus=False):
     def _confirm(self, change: Change) -> None:
         def decided(confirmed: bool | None) -> None:
             if confirmed:
+                self.post_message(self.ActionConfirmed(change))
                 self._apply(change)
 
         self.app.push_screen(PlaybookScreen(change, self.incident_commander()), decided)
@@ -315,5 +480,5 @@ class PodsPane(Widget, can_focus=False):
     def _report(self, result: ActionResult) -> None:
         """A failure before confirmation: shown, not recorded (nothing was attempted)."""
         self.app.call_from_thread(
-            self.app.notify, result.message, title="Playbook", severity="error"
+            self.app.notify, result.message, title="Playbook", severity="error", markup=False
         )

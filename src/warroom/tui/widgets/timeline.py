@@ -45,6 +45,7 @@ KIND_STYLES: dict[str, str] = {
     "alert_attached": "#ff87af",
     "alert_silenced": "#8a8a8a",
     "log_pinned": "#5fd7d7",
+    "cluster_fact": "#5fafd7",
     "milestone_set": "#ffaf5f",
     "note": "#d0d0d0",
     "action_item": "#afafff",
@@ -235,3 +236,5 @@ class Timeline(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, self.total)
+        # a narrow screen makes the timeline a strip when Tab reaches the cluster panes
+        self.call_after_refresh(self._reveal_cursor)
