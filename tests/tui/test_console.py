@@ -295,6 +295,32 @@ async def test_filter_jump_and_timezone(make_app):
         assert timeline.fmt.tz is app.tz
 
 
+async def test_a_filter_that_looks_like_markup_is_shown_as_typed(make_app):
+    app = make_app()
+    async with app.run_test() as pilot:
+        await started(app, pilot)
+        timeline = app.query_one(Timeline)
+        await pilot.press("f", *"[/b] [red]x", "enter")
+        await wait_for(pilot, lambda: "filter:" in str(timeline.border_title))
+        assert timeline._border_title is not None
+        assert timeline._border_title.plain == "Timeline · filter: [/b] [red]x"
+        await pilot.pause()  # a frame with the title drawn (it raised MarkupError)
+        assert app.is_running
+
+
+async def test_notifications_show_outside_text_literally(make_app):
+    """A reason from a server or a name from a cluster in a toast is not markup (an
+    unbalanced tag raised MarkupError when the toast was drawn)."""
+    app = make_app()
+    async with app.run_test() as pilot:
+        await started(app, pilot)
+        app.query_one(Timeline).notify("pod [/b] gone [red]x")  # a widget's own notify
+        app.notify("Sync off: [/i] 401")
+        await wait_for(pilot, lambda: len(app._notifications) == 2)
+        shown = {n.message: n.markup for n in app._notifications}
+        assert shown == {"pod [/b] gone [red]x": False, "Sync off: [/i] 401": False}
+
+
 async def test_declare_and_switch(make_app):
     app = make_app()
     async with app.run_test() as pilot:

@@ -25,6 +25,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
@@ -176,6 +177,20 @@ class WarroomApp(App[None]):
         else:
             self.poll(force=True)
         self._first = None
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification is plain text: they carry outside text (a server's reason, a
+        pod's name, a path, what someone typed), and markup in it would be drawn or, if
+        unbalanced, raise. Widgets' `notify` (which passes markup=True) lands here too."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def action_leave(self) -> None:
         self.exit()
@@ -360,7 +375,10 @@ class WarroomApp(App[None]):
         timeline = self.timeline
         timeline.reset(message.total, set(message.state.pinned_ids()), message.pages)
         query = self.filter.query()
-        timeline.border_title = "Timeline" + (f" · filter: {query}" if query else "")
+        from rich.text import Text
+
+        shown = f" · filter: {one_line(query, 60)}" if query else ""
+        timeline.border_title = Text("Timeline" + shown)  # typed text, never markup
         timeline.border_subtitle = f"{message.total:,} events"
         self.tick(alarms=False)
         self.refresh_bindings()
