@@ -23,6 +23,7 @@ demo: $(DEPS)
 test: $(DEPS)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc
 
 bench: $(DEPS)
@@ -32,6 +33,7 @@ lint: $(DEPS)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 fmt: $(DEPS)
 	$(BIN)/ruff format src tests bench
