@@ -14,6 +14,7 @@ outcome comes back here to be carried out.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -38,7 +39,9 @@ from warroom.core.text import clean, one_line
 from warroom.resources import styles_dir
 from warroom.store import EventLog, StoreError, TimelineFilter
 from warroom.tui import keys
+from warroom.tui.delivery_text import Routing, Watch, details, failure_notice, posted_message
 from warroom.tui.messages import (
+    CONSOLE_FILTER,
     AlertsRead,
     ComposerReady,
     DeliveryStarted,
@@ -50,6 +53,7 @@ from warroom.tui.messages import (
     Pulled,
     ReadFailed,
     Refreshed,
+    RoutingRead,
     SyncStarted,
     SyncUnavailable,
     WriteFailed,
@@ -65,9 +69,11 @@ from warroom.tui.writer import Write, Writer
 
 if TYPE_CHECKING:
     from warroom.core.commands import Command
+    from warroom.core.deliveries import Result
     from warroom.delivery.local import Deliverer
     from warroom.kube.gateway import Target
     from warroom.sync.engine import Syncer
+    from warroom.tui.delivery_text import DryRun
     from warroom.tui.steps import Flow, Outcome
 
 POLL_SECONDS = 0.5
@@ -104,12 +110,17 @@ class WarroomApp(App[None]):
         self.incident_id = incident_id
         self.state: IncidentState | None = None
         self.board: AlertBoard | None = None
-        self.filter = TimelineFilter()
+        self.filter = CONSOLE_FILTER
         self.tz: tzinfo = settings.tz
         self.sync_label = "local only"
         self.cluster_label = "not connected"
         self.syncer: Syncer | None = None
         self.deliverer: Deliverer | None = None
+        self.deliveries = Watch(self.now())
+        """Which channels carry what, and what became of each delivery."""
+        if not settings.server and not settings.channels:  # nobody delivers: nothing to ask
+            self.deliveries.routing = Routing((), "none")
+        self._sync_offline = False
         self._head = -1
         self._rang_for: datetime | None = None
         self._ic_warned = False
@@ -271,6 +282,24 @@ class WarroomApp(App[None]):
     def on_delivery_unavailable(self, message: DeliveryUnavailable) -> None:
         self.notify(f"Not delivering: {message.reason}", severity="error", timeout=10)
 
+    @work(thread=True, exclusive=True, group="routing", exit_on_error=False)
+    def _read_routing(self) -> None:
+        """Which channels carry what: from this machine's config, or asked of the server
+        (after the first frame, and again when sync reconnects)."""
+        from warroom.tui.channels import routing
+
+        self.post_message(RoutingRead(routing(self.settings)))
+
+    def on_routing_read(self, message: RoutingRead) -> None:
+        routing = message.routing
+        if not routing.known and self.deliveries.routing.known:
+            return  # the server could not be asked: the last known routes stand
+        self.deliveries.routing = routing
+        self.timeline.set_delivery(self.deliveries.view())
+        for screen in self.screen_stack:
+            if hasattr(screen, "set_routing"):  # the composer, open meanwhile
+                screen.set_routing(routing)
+
     def _sync_text(self) -> str:
         if self.syncer is None:
             return self.sync_label
@@ -336,15 +365,34 @@ class WarroomApp(App[None]):
         self.state = message.state
         self.board = message.board
         timeline = self.timeline
+        fresh = self.deliveries.read(message.deliveries)
+        timeline.delivery = self.deliveries.view()
         timeline.reset(message.total, set(message.state.pinned_ids()), message.pages)
         query = self.filter.query()
         timeline.border_title = "Timeline" + (f" · filter: {query}" if query else "")
         timeline.border_subtitle = f"{message.total:,} events"
         self.tick(alarms=False)
         self.refresh_bindings()
+        self._failures(fresh)
         if not self._warmed:
             self._warmed = True
             self.set_timer(WARM_UP_AFTER, self._after_first_frame)
+
+    def _failures(self, fresh: list[Result]) -> None:
+        """One notification (and the bell) per delivery that newly failed for good."""
+        from warroom.core.describe import summarize
+
+        for result in fresh:
+            event = self.timeline.find(result.event_id)
+            what = summarize(event, 60) if event is not None else "an update"
+            self.bell()
+            self.notify(
+                failure_notice(result, what),
+                title="Delivery FAILED",
+                severity="error",
+                timeout=30,
+                markup=False,  # the reason is the remote's words
+            )
 
     def _after_first_frame(self) -> None:
         """What the first frame does not need waits for it: sync (httpx, TLS: ~100 ms of CPU
@@ -353,6 +401,7 @@ class WarroomApp(App[None]):
             self._start_sync()
         if self.delivers_here:
             self._start_delivery()
+        self._read_routing()
         self._warm_up()
 
     @work(thread=True, group="warm-up", exit_on_error=False)
@@ -377,6 +426,7 @@ class WarroomApp(App[None]):
             self._sync_text(),
             self.cluster_label,
             self.board,
+            len(self.deliveries.failed),
         )
 
     def tick(self, alarms: bool = True) -> None:
@@ -385,6 +435,7 @@ class WarroomApp(App[None]):
         The bell and notifications wait for the once-a-second tick (`alarms`), so that a
         refresh (the first frame among them) is not held up by mounting toasts.
         """
+        self._sync_reconnected()
         ctx = self.context()
         if ctx is None or not self.screen_stack:
             return
@@ -396,6 +447,15 @@ class WarroomApp(App[None]):
         self.roles_panel.show(roles_text(ctx))
         if alarms:
             self._alarms(ctx, cad)
+
+    def _sync_reconnected(self) -> None:
+        """The server is back after sync lost it: ask again which channels it delivers to."""
+        if self.syncer is None:
+            return
+        offline = self.syncer.status().state == "offline"
+        if self._sync_offline and not offline:
+            self._read_routing()
+        self._sync_offline = offline
 
     def _alarms(self, ctx: Context, cad: clock.Cadence) -> None:
         if cad.level == "overdue" and cad.due_at != self._rang_for:
@@ -487,7 +547,8 @@ class WarroomApp(App[None]):
     def ask(self) -> Any:
         from warroom.tui.flows import Ask
 
-        return Ask(self.state, self.policy, self.now(), self.tz, self.actor, self.board)
+        routes = self.deliveries.routing.routes
+        return Ask(self.state, self.policy, self.now(), self.tz, self.actor, self.board, routes)
 
     async def run_flow(self, flow: Flow) -> None:
         """Show a flow's first step now (its field focused before the next key is handled)."""
@@ -607,6 +668,9 @@ class WarroomApp(App[None]):
         url = self.settings.status_page.url
         if url:  # where status-page posts (the composer's "Status page:" templates) appear
             sections.insert(0, ("Public status page", [("open", one_line(url, 200))]))
+        receiver = os.environ.get("WARROOM_DEMO_RECEIVER", "")
+        if receiver:  # `make demo`: where its Slack-compatible receiver shows what arrived
+            sections.insert(0, ("Demo: what the channels received", [("open", receiver)]))
         return sections
 
     async def action_pin(self) -> None:
@@ -662,9 +726,38 @@ class WarroomApp(App[None]):
                 self.notify(str(exc), title="Not posted", severity="error")
                 return
             self.copy_to_clipboard(draft.body)
-            self.submit((command,), "Update recorded and copied")
+            self.submit((command,), posted_message(self.deliveries.routing, draft.audience))
 
-        self.push_screen(Composer(templates, suggested(state), fields), post)
+        def dry_run(text: str, audience: str, template: str) -> list[DryRun]:
+            from warroom.tui.channels import dry_run
+
+            return dry_run(
+                self.settings,
+                self.store,
+                state,
+                text,
+                audience=audience,
+                template=template,
+                actor=self.actor,
+                now=self.now(),
+            )
+
+        composer = Composer(
+            templates,
+            suggested(state),
+            fields,
+            routing=self.deliveries.routing,
+            dry_run=dry_run,
+            dry_run_where=self._dry_run_where(),
+        )
+        self.push_screen(composer, post)
+
+    def _dry_run_where(self) -> str:
+        if self.settings.server and self.settings.token:
+            return f"Built by the server ({one_line(self.settings.server, 100)}) with its channels"
+        if self.settings.channels:
+            return "Built here with this machine's channels"
+        return "No channel is configured here and no server delivers"
 
     def action_toggle_tz(self) -> None:
         """Cycle the times shown: configured zone, UTC, this machine's local time."""
@@ -741,6 +834,7 @@ class WarroomApp(App[None]):
         self.state = None
         self._head = -1
         self._rang_for = None
+        self.deliveries.forget()
         self.poll(force=True)
 
     @work(thread=True, group="jump", exit_on_error=False)
@@ -808,6 +902,7 @@ class WarroomApp(App[None]):
             body = event.payload.get("body") or event.payload.get("text")
             lookup = self.timeline.find
             text.append(clean(body) if isinstance(body, str) else summarize(event, 2000, lookup))
+            text.append_text(details(self.deliveries.view().of(event), self.timeline.fmt))
         self.details.update(text)
 
 
