@@ -257,7 +257,7 @@ def write_config(path: Path, server: str, token: str) -> Path:
     """What a configured responder's file holds: identity, sync, zone and a remapped key."""
     path.write_text(
         f'user = "bench"\nserver = "{server}"\ntoken = "{token}"\n'
-        'timezone = "Europe/Berlin"\n\n[keys]\nnote = "N"\nexport = "E"\n'
+        'timezone = "Europe/Berlin"\n\n[keys]\nnote = "N"\nexport = "X"\n'
     )
     return path
 

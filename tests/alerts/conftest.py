@@ -19,8 +19,7 @@ import os
 import shutil
 import subprocess
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +32,7 @@ import pytest
 from tests.alerts.notifications import auth
 from tests.sync.pgcluster import free_port
 from tests.sync.servers import ServerProcess, Store
+from tests.waiting import wait_until
 
 BINARIES = ("prometheus-alertmanager", "amtool")
 DEADLINE = 20.0
@@ -196,15 +196,6 @@ class Stack:
 
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def wait_until(check: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
-    """Poll a condition until it holds; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not before the deadline: {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ is checked once the notification that would have brought it was answered.
 
 from __future__ import annotations
 
-from tests.alerts.conftest import Stack, wait_until
+from tests.alerts.conftest import Stack
+from tests.waiting import wait_until
 from warroom.core.alerts import INBOX
 from warroom.core.ids import new_id
 

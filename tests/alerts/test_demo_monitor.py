@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.alerts.conftest import wait_until
 from tests.alerts.notifications import auth, stored
 from tests.sync.factory import body
 from tests.sync.servers import ServerProcess, Store
+from tests.waiting import wait_until
 from warroom.core.alerts import INBOX
 from warroom.core.ids import new_id
 from warroom.demo import ERROR_RATE_FINGERPRINT, build

@@ -19,6 +19,7 @@ import pytest
 
 from tests.delivery.fake_kind import Scripted
 from tests.delivery.receiver import Answer, Receiver
+from tests.waiting import wait_until
 from tests.writes import declare, foreign, run
 from warroom.core.backoff import Backoff
 from warroom.core.commands import ChangeStatus, PostUpdate
@@ -343,7 +344,7 @@ async def test_watching_delivers_new_updates_and_drains_after_an_outage(log, rec
         updates(log, incident, 3)
         the_engine.poke()
         await asyncio.to_thread(
-            _wait, lambda: log.deliveries.rows(states=("retrying",)), "a failed attempt"
+            wait_until, lambda: log.deliveries.rows(states=("retrying",)), "a failed attempt"
         )
         receiver.start()
         await asyncio.to_thread(receiver.wait, lambda r: len(r.accepted) == 4)
@@ -353,14 +354,6 @@ async def test_watching_delivers_new_updates_and_drains_after_an_outage(log, rec
             await task
     assert receiver.accepted_keys() == carried(log, incident)
     assert [e.kind for e in results(log, incident)].count("delivery_failed") == 1
-
-
-def _wait(condition: Any, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def test_an_incident_s_results_are_read_from_the_log(log, receiver):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,12 +59,3 @@ def all_ok(procs: list[subprocess.Popen[str]]) -> None:
     results = [finish(p) for p in procs]
     failed = [r for r in results if r[0] != 0]
     assert not failed, failed
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 20, what: str = "") -> None:
-    """Poll a condition until it holds; fail after the deadline."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
-        time.sleep(0.01)

@@ -11,9 +11,10 @@ import threading
 
 import pytest
 
-from tests.sync.clients import Client, wait_until
+from tests.sync.clients import Client
 from tests.sync.pgcluster import free_port
 from tests.sync.servers import ServerProcess, Store
+from tests.waiting import wait_until
 from warroom.core.commands import Declare
 from warroom.core.hlc import wall_ms_now
 from warroom.core.ids import new_id

@@ -18,8 +18,8 @@ import psycopg
 import pytest
 
 from tests.delivery.receiver import Answer, Receiver
-from tests.sync.clients import wait_until
 from tests.sync.servers import ServerProcess, Store
+from tests.waiting import wait_until
 from tests.writes import declare, run
 from warroom.core.commands import PostUpdate
 from warroom.core.deliveries import fold

@@ -8,9 +8,10 @@ import signal
 import httpx
 import pytest
 
-from tests.sync.clients import Client, finish, wait_until
+from tests.sync.clients import Client, finish
 from tests.sync.factory import auth
 from tests.sync.servers import ServerProcess, Store
+from tests.waiting import wait_until
 from warroom.core.backoff import Backoff
 from warroom.core.commands import AddNote, Declare
 from warroom.core.ids import new_id
@@ -139,10 +140,10 @@ def test_the_outbox_drains_when_a_server_that_was_down_returns(store: Store, tmp
         assert syncer.status().label() == "synced"
         assert log.outbox.pending() == 0
     finally:
-        syncer.stop()
+        stopped = syncer.stop(timeout=30)
         server.stop()
         log.close()
-    assert not syncer._thread.is_alive()
+    assert stopped
 
 
 def test_syncers_fan_out_a_write_to_each_other_live(store: Store, tmp_path):
@@ -171,6 +172,5 @@ def test_stop_cancels_an_open_long_poll_at_once(store: Store, tmp_path):
         syncer = Syncer(log, server.url, store.token("a"), wait=60)
         syncer.start()
         wait_until(lambda: syncer.status().state == "synced", what="synced")
-        syncer.stop(timeout=5)
-        assert not syncer._thread.is_alive()
+        assert syncer.stop(timeout=15), "still waiting on a 60 s long-poll"
     server.stop()

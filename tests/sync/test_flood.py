@@ -21,10 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.sync.clients import wait_until
 from tests.sync.factory import auth
 from tests.sync.flood import Flood, raise_own_fd_limit
 from tests.sync.servers import ServerProcess, Store
+from tests.waiting import wait_until
 from warroom.server import serving
 from warroom.server.serving import Throttle
 

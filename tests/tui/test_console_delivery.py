@@ -42,7 +42,7 @@ async def test_a_posted_update_reaches_the_channel_from_the_console(make_app, de
             assert posted.actor == "you"
             assert receiver.accepted_keys() == [posted.id]  # the demo's own events are not ours
             assert last(demo_db).payload["event"] == posted.id
-        assert app.deliverer is not None and not app.deliverer._thread.is_alive()
+        assert app.deliverer is not None and not app.deliverer.running
     finally:
         receiver.close()
 

@@ -30,12 +30,13 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from warroom.background import first_of
 from warroom.core.backoff import Backoff
 from warroom.core.text import one_line
 from warroom.delivery.channel import Channel, Delivered, DeliveryError
@@ -204,7 +205,7 @@ class Engine:
                 await asyncio.sleep(next(delays))
                 continue
             self._poked.clear()
-            await _first(self.queue.changed(self.timing.poll), self._poked.wait())
+            await first_of(self.queue.changed(self.timing.poll), self._poked.wait())
 
     async def _worker(self, channel: Channel) -> None:
         wake = self._wake[channel.name]
@@ -483,16 +484,6 @@ def _record_failed(
     except CommandError as exc:
         log.warning("delivery: %s: failure not recorded: %s", channel.name, exc)
         return None
-
-
-async def _first(*waits: Coroutine[Any, Any, Any]) -> None:
-    tasks = [asyncio.ensure_future(w) for w in waits]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)  # a cancellation of ours propagates
 
 
 def summary_line(counts: dict[tuple[str, str], int], channels: Iterable[str]) -> str:

@@ -9,12 +9,10 @@ console's poller picks up like any other write.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Sequence
-from contextlib import suppress
 from pathlib import Path
 
+from warroom.background import LoopThread
 from warroom.core.policy import Policy
 from warroom.delivery.channel import Channel
 from warroom.delivery.engine import Engine, Timing
@@ -32,42 +30,22 @@ class Deliverer:
     ) -> None:
         self.log = EventLog(path)
         self.engine = Engine(LocalQueue(self.log, ACTOR), channels, timing=timing)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._thread: threading.Thread | None = None
+        self._runner = LoopThread("warroom-delivery")
 
     def start(self) -> None:
-        ready = threading.Event()
-
-        async def main() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._task = asyncio.current_task()
-            ready.set()
-            try:
-                with suppress(asyncio.CancelledError):
-                    await self.engine.run()
-            finally:
-                self._loop = None
-
-        self._thread = threading.Thread(
-            target=asyncio.run, args=(main(),), name="warroom-delivery", daemon=True
-        )
-        self._thread.start()
-        ready.wait()
+        self._runner.start(self.engine.run)
 
     def poke(self) -> None:
         self.engine.poke()
 
+    @property
+    def running(self) -> bool:
+        return self._runner.alive
+
     def stop(self, timeout: float = 5.0) -> None:
         """Cancel the engine and wait for the thread (a request under way may outlast the
         wait: its lease then runs out and the next deliverer checks before resending)."""
-        loop, task = self._loop, self._task
-        if loop is not None and task is not None:
-            with suppress(RuntimeError):
-                loop.call_soon_threadsafe(task.cancel)
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self._thread is None or not self._thread.is_alive():
+        if self._runner.stop(timeout):
             self.log.close()
 
 

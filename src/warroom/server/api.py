@@ -38,6 +38,7 @@ from warroom.alerts.webhooks import (
 )
 from warroom.alerts.webhooks import MAX_BODY as MAX_ALERT_BODY
 from warroom.alerts.webhooks import NO_NUL as WEBHOOK_NO_NUL
+from warroom.background import first_of
 from warroom.core.deliveries import Route
 from warroom.core.events import Event, PayloadError, parse_payload
 from warroom.core.hlc import wall_ms_now
@@ -171,7 +172,7 @@ async def pull(request: Request, query: Annotated[PullQuery, Query()]) -> PullRe
     backend = backend_of(request)
     events, head = await backend.pull(query.after, query.limit)
     if not events and query.wait > 0:
-        await _first(backend.notifier.wait_past(query.after, query.wait), _hung_up(request))
+        await first_of(backend.notifier.wait_past(query.after, query.wait), _hung_up(request))
         events, head = await backend.pull(query.after, query.limit)
     return PullResponse(
         server_id=backend.server_id,
@@ -275,15 +276,6 @@ async def _hung_up(request: Request) -> None:
     """Returns when the client goes away, so an abandoned long-poll ends (and shutdown is quick)."""
     while (await request.receive())["type"] != "http.disconnect":
         pass
-
-
-async def _first(*waits: Coroutine[Any, Any, None]) -> None:
-    tasks = [asyncio.ensure_future(w) for w in waits]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
 
 
 def _problem(status: int, detail: str, **extra: Any) -> JSONResponse:

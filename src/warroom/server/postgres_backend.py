@@ -136,7 +136,7 @@ def _first(row: tuple[Any, ...] | None) -> Any:
     return row[0]
 
 
-def _token(row: tuple) -> Token:
+def _token(row: tuple[Any, ...]) -> Token:
     return Token(*row)
 
 
@@ -197,7 +197,7 @@ class PostgresBackend(Backend):
                 (secrets.token_hex(8),),
             )
             cur = await conn.execute("SELECT value FROM meta WHERE key = 'server_id'")
-            self.server_id = (await cur.fetchone())[0]
+            self.server_id = _first(await cur.fetchone())
         self.notifier = Notifier(await self._head())
         listening = asyncio.Event()
         self._listener = asyncio.create_task(self._listen(listening))
@@ -214,7 +214,8 @@ class PostgresBackend(Backend):
     async def _head(self) -> int:
         async with self._reader.use() as conn:
             cur = await conn.execute("SELECT seq FROM counter WHERE id = 1")
-            return (await cur.fetchone())[0]
+            head: int = _first(await cur.fetchone())
+            return head
 
     async def _listen(self, listening: asyncio.Event) -> None:
         """Follow other instances' commits; after a lost connection, catch up from the head."""
@@ -243,14 +244,14 @@ class PostgresBackend(Backend):
         async with self._writer.use() as conn, conn.transaction():
             cur = conn.cursor()
             await cur.execute("SELECT seq FROM counter WHERE id = 1 FOR UPDATE")
-            head = (await cur.fetchone())[0]
+            head: int = _first(await cur.fetchone())
             await cur.execute("SELECT device_id FROM tokens WHERE id = %s", (token.id,))
-            bound = (await cur.fetchone())[0]
+            bound: str | None = _first(await cur.fetchone())
             await cur.execute(
                 "SELECT id FROM tokens WHERE device_id = %s AND revoked_at IS NULL", (device_id,)
             )
             holder = await cur.fetchone()
-            if check_device(token, bound, device_id, holder and holder[0]):
+            if check_device(token, bound, device_id, holder[0] if holder else None):
                 await cur.execute(
                     "UPDATE tokens SET device_id = %s WHERE id = %s", (device_id, token.id)
                 )
@@ -427,7 +428,7 @@ class PostgresBackend(Backend):
             )
             rows = await cur.fetchall()
             cur = await conn.execute("SELECT seq FROM counter WHERE id = 1")
-            head = (await cur.fetchone())[0]
+            head: int = _first(await cur.fetchone())
         return [(row[0], Event(*row[1:])) for row in rows], head
 
     # -- tokens -----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from warroom.server.auth import CLIENT, Token, TokenError, digest, new_secret, n
 from warroom.server.backend import Backend, Notifier, Unavailable, check_device, judge
 from warroom.server.writes import BOARD_SQL, VALID_STAMPS, Board, Maker, States, make
 from warroom.store import sqlite
+from warroom.store.deliveries import TABLES as DELIVERY_TABLES
 from warroom.sync.protocol import Outcome, PushResult
 
 if TYPE_CHECKING:
@@ -81,47 +82,18 @@ MIGRATIONS = [
     CREATE INDEX IF NOT EXISTS events_by_hlc ON events (hlc);
     """,
     # 4: the delivery queue (warroom.store.deliveries); what was stored before is not sent
-    """
-    CREATE TABLE IF NOT EXISTS deliveries (
-        id INTEGER PRIMARY KEY,
-        event_id TEXT NOT NULL,
-        incident_id TEXT NOT NULL,
-        channel TEXT NOT NULL,
-        position TEXT NOT NULL,
-        state TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_at INTEGER NOT NULL,
-        lease_owner TEXT,
-        lease_until INTEGER,
-        sending_since INTEGER,
-        ref TEXT NOT NULL DEFAULT '',
-        permalink TEXT NOT NULL DEFAULT '',
-        extra TEXT NOT NULL DEFAULT '{}',
-        reason TEXT NOT NULL DEFAULT '',
-        reported TEXT NOT NULL DEFAULT '',
-        created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL,
-        sent_at INTEGER,
-        UNIQUE (event_id, channel)
-    );
-    CREATE INDEX IF NOT EXISTS deliveries_unfinished ON deliveries (channel, incident_id, position)
-        WHERE state IN ('pending', 'retrying');
-    CREATE INDEX IF NOT EXISTS deliveries_sent ON deliveries (incident_id, channel, position);
-    CREATE TABLE IF NOT EXISTS delivery_channels (name TEXT PRIMARY KEY, next_at INTEGER NOT NULL);
-    INSERT OR IGNORE INTO meta (key, value)
-        SELECT 'delivery.cursor', coalesce(max(seq), 0) FROM events;
-    """,
+    ";\n".join(DELIVERY_TABLES),
 ]
 """Applied in order; `PRAGMA user_version` says how many (append-only)."""
 EVENT_COLUMNS = "id, incident_id, device_id, hlc, actor, kind, payload"
 TOKEN_COLUMNS = "id, name, device_id, created_at, revoked_at, scope"
 
 
-def _event(row: tuple) -> Event:
-    return Event(*row[:6], json.loads(row[6]))
+def _event(row: tuple[Any, ...]) -> Event:
+    return Event._make((*row[:6], json.loads(row[6])))
 
 
-def _token(row: tuple) -> Token:
+def _token(row: tuple[Any, ...]) -> Token:
     created, revoked = row[3], row[4]
     return Token(
         row[0],
@@ -190,12 +162,13 @@ class SqliteBackend(Backend):
         with sqlite.immediate(self._writer, self._write_lock, _unavailable) as conn:
             yield conn
 
-    def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._read_lock:
             return self._reader.execute(sql, args).fetchall()
 
     def _head(self) -> int:
-        return self._read("SELECT coalesce(max(seq), 0) FROM events")[0][0]
+        head: int = self._read("SELECT coalesce(max(seq), 0) FROM events")[0][0]
+        return head
 
     # -- events -----------------------------------------------------------------------------
 

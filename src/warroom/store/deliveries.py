@@ -42,6 +42,41 @@ COLUMNS = (
     " d.reported, d.created_at, d.updated_at, d.sent_at"
 )
 EVENT_COLUMNS = "e.id, e.incident_id, e.device_id, e.hlc, e.actor, e.kind, e.payload"
+TABLES = (
+    """
+    CREATE TABLE IF NOT EXISTS deliveries (
+        id INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        incident_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        position TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at INTEGER NOT NULL,
+        lease_owner TEXT,
+        lease_until INTEGER,
+        sending_since INTEGER,
+        ref TEXT NOT NULL DEFAULT '',
+        permalink TEXT NOT NULL DEFAULT '',
+        extra TEXT NOT NULL DEFAULT '{}',
+        reason TEXT NOT NULL DEFAULT '',
+        reported TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        sent_at INTEGER,
+        UNIQUE (event_id, channel)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS deliveries_unfinished"
+    " ON deliveries (channel, incident_id, position) WHERE state IN ('pending', 'retrying')",
+    "CREATE INDEX IF NOT EXISTS deliveries_sent ON deliveries (incident_id, channel, position)",
+    "CREATE TABLE IF NOT EXISTS delivery_channels"
+    " (name TEXT PRIMARY KEY, next_at INTEGER NOT NULL)",
+    # the scan starts at the newest event: what was stored before delivery existed is not sent
+    "INSERT OR IGNORE INTO meta (key, value)"
+    f" SELECT '{CURSOR_KEY}', coalesce(max(seq), 0) FROM events",
+)
+"""The queue's tables in SQLite, shared by the local log's migration and the server's."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,45 +112,14 @@ def m006_deliveries(db: Database) -> None:
     """The delivery queue (`store/deliveries.py`): one row per (event, channel) due, with
     its attempts, next attempt and lease; each channel's pace; and the scan cursor, which
     starts at the newest event: what was recorded before delivery existed is not sent."""
-    db.execute(
-        """
-        CREATE TABLE deliveries (
-            id INTEGER PRIMARY KEY,
-            event_id TEXT NOT NULL,
-            incident_id TEXT NOT NULL,
-            channel TEXT NOT NULL,
-            position TEXT NOT NULL,
-            state TEXT NOT NULL,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            next_at INTEGER NOT NULL,
-            lease_owner TEXT,
-            lease_until INTEGER,
-            sending_since INTEGER,
-            ref TEXT NOT NULL DEFAULT '',
-            permalink TEXT NOT NULL DEFAULT '',
-            extra TEXT NOT NULL DEFAULT '{}',
-            reason TEXT NOT NULL DEFAULT '',
-            reported TEXT NOT NULL DEFAULT '',
-            created_at INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL,
-            sent_at INTEGER,
-            UNIQUE (event_id, channel)
-        )
-        """
-    )
-    db.execute(
-        "CREATE INDEX deliveries_unfinished ON deliveries (channel, incident_id, position)"
-        " WHERE state IN ('pending', 'retrying')"
-    )
-    db.execute("CREATE INDEX deliveries_sent ON deliveries (incident_id, channel, position)")
-    db.execute("CREATE TABLE delivery_channels (name TEXT PRIMARY KEY, next_at INTEGER NOT NULL)")
+    from warroom.store.deliveries import TABLES
+
+    for statement in TABLES:
+        db.execute(statement)
     # Each incident's delivery results, for the per-channel state the console shows.
     db.execute(
         "CREATE INDEX events_delivery_results ON events (incident_id, hlc)"
         " WHERE kind IN ('delivery_sent', 'delivery_failed')"
-    )
-    db.execute(
-        "INSERT INTO meta (key, value) SELECT 'delivery.cursor', coalesce(max(seq), 0) FROM events"
     )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Literal, TypedDict, Unpack
 
+from warroom.background import LoopThread
 from warroom.core.backoff import Backoff
 from warroom.store import EventLog, StoreError
 from warroom.sync.client import Offline, SyncClient, SyncError, batches
@@ -105,9 +106,7 @@ class Syncer:
         self._rejected: dict[str, str] = {}
         self._push_wake = asyncio.Event()  # made anew by each `run`: an Event belongs to the
         self._pull_wake = asyncio.Event()  # loop that first waits on it
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._thread: threading.Thread | None = None
+        self._runner = LoopThread("warroom-sync")
         self.on_pulled: Callable[[int], object] | None = None
         """Called (in the sync thread) with how many events a pull stored: the console
         redraws at once instead of at its next poll."""
@@ -279,36 +278,13 @@ class Syncer:
 
     def start(self) -> None:
         """Run in a daemon thread with its own event loop."""
-        ready = threading.Event()
-
-        async def main() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._task = asyncio.current_task()
-            ready.set()
-            try:
-                with suppress(asyncio.CancelledError):
-                    await self.run()
-            finally:
-                self._loop = None  # a late poke() must not reach a closed loop
-
-        self._thread = threading.Thread(
-            target=asyncio.run, args=(main(),), name="warroom-sync", daemon=True
-        )
-        self._thread.start()
-        ready.wait()
+        self._runner.start(self.run)
 
     def poke(self) -> None:
         """Push now (thread-safe): call after a local write."""
-        loop = self._loop
-        if loop is not None:
-            with suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(self._push_wake.set)
+        self._runner.call(self._push_wake.set)
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Cancel the loops (an open long-poll included) and wait for the thread to end."""
-        loop, task = self._loop, self._task
-        if loop is not None and task is not None:
-            with suppress(RuntimeError):
-                loop.call_soon_threadsafe(task.cancel)
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Cancel the loops (an open long-poll included) and wait for the thread to end:
+        whether it did within `timeout`."""
+        return self._runner.stop(timeout)
