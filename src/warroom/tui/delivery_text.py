@@ -199,14 +199,16 @@ def row_segments(
     results: Sequence[Result], fmt: TimeFormatter, cells: int, base: Style
 ) -> list[Segment]:
     """Each channel's state in at most `cells` cells, as detailed as fits: in full, shorter,
-    as marks (the worst first), or as counts. A failure is white on red, and the last to
-    be cut."""
+    failures by name and the rest counted, as marks (the worst first), or all counted. A
+    failure is white on red, and the last to be cut."""
     if not results or cells <= 0:
         return []
     worst_first = sorted(results, key=lambda r: ORDER[r.state])
     forms: list[list[tuple[str, str]]] = [
         [(r.state, _one(r, fmt, 0)) for r in results],
         [(r.state, _one(r, fmt, 1)) for r in results],
+        [(r.state, _one(r, fmt, 1)) for r in worst_first if r.state == "failed"]
+        + _counts([r for r in results if r.state != "failed"]),
         [(r.state, _one(r, fmt, 2)) for r in worst_first],
         _counts(results),
     ]
