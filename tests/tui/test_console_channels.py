@@ -192,9 +192,12 @@ async def test_retrying_and_failed_are_impossible_to_miss(make_app, receivers):
         # the remote's words literally: markup shown, escapes and bidi made visible
         assert "[bold red]x[/]" in notice and "⟨U+202E⟩" in notice and "\x1b" not in notice
         assert "ops-hook" in notice
-        # the selected update's details say it all, with the way out
-        app.main.query_one(Timeline).go_to(app.main.query_one(Timeline).total - 1)
-        await wait_for(pilot, lambda: "Delivery" in text_of(app.query_one("#details")))
+        # the selected update's details (selected since it was posted) say it all as the
+        # outcomes arrive, with the way out
+        timeline = app.main.query_one(Timeline)
+        assert timeline.selected is not None and timeline.selected.id == posted.id
+        await wait_for(pilot, lambda: "ops-hook FAILED" in text_of(app.query_one("#details")))
+        await wait_for(pilot, lambda: "war-room retrying" in text_of(app.query_one("#details")))
         details = text_of(app.query_one("#details"))
         assert "ops-hook FAILED" in details and "deliveries retry" in details
         assert "war-room retrying" in details and "HTTP 503" in details and " next " in details
@@ -339,3 +342,18 @@ async def test_channels_unknown_while_the_server_is_unreachable_then_read_again(
             await wait_for(pilot, lambda: text_of(channels) == "Goes to: war-room (slack)")
         finally:
             server.stop()
+
+
+async def test_in_the_demo_the_keys_say_where_the_receiver_shows_what_arrived(
+    make_app, monkeypatch
+):
+    monkeypatch.setenv("WARROOM_DEMO_RECEIVER", "http://127.0.0.1:4242/")
+    app = make_app()
+    async with app.run_test(size=(120, 35)) as pilot:
+        await started(app, pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: step_name(app) == "Read")
+        shown = text_of(app.screen.query_one("#flow-body Static"))
+        assert "Demo: what the channels received" in shown
+        assert "http://127.0.0.1:4242/" in shown
+        assert "ctrl+r" in shown and "dry run" in shown

@@ -121,6 +121,8 @@ class WarroomApp(App[None]):
         if not settings.server and not settings.channels:  # nobody delivers: nothing to ask
             self.deliveries.routing = Routing((), "none")
         self._sync_offline = False
+        self._shown_deliveries: tuple[str, list[Result]] | None = None
+        """The selected event's delivery lines as the details show them."""
         self._head = -1
         self._rang_for: datetime | None = None
         self._ic_warned = False
@@ -296,8 +298,11 @@ class WarroomApp(App[None]):
             return  # the server could not be asked: the last known routes stand
         self.deliveries.routing = routing
         self.timeline.set_delivery(self.deliveries.view())
+        self._details_changed()
+        from warroom.tui.screens.composer import Composer
+
         for screen in self.screen_stack:
-            if hasattr(screen, "set_routing"):  # the composer, open meanwhile
+            if isinstance(screen, Composer):  # open meanwhile
                 screen.set_routing(routing)
 
     def _sync_text(self) -> str:
@@ -373,6 +378,7 @@ class WarroomApp(App[None]):
         timeline.border_subtitle = f"{message.total:,} events"
         self.tick(alarms=False)
         self.refresh_bindings()
+        self._details_changed()
         self._failures(fresh)
         if not self._warmed:
             self._warmed = True
@@ -670,7 +676,8 @@ class WarroomApp(App[None]):
             sections.insert(0, ("Public status page", [("open", one_line(url, 200))]))
         receiver = os.environ.get("WARROOM_DEMO_RECEIVER", "")
         if receiver:  # `make demo`: where its Slack-compatible receiver shows what arrived
-            sections.insert(0, ("Demo: what the channels received", [("open", receiver)]))
+            received = [("open", one_line(receiver, 200))]
+            sections.insert(0, ("Demo: what the channels received", received))
         return sections
 
     async def action_pin(self) -> None:
@@ -888,13 +895,24 @@ class WarroomApp(App[None]):
     # -- selection --------------------------------------------------------------------------------
 
     def on_timeline_selected(self, message: Timeline.Selected) -> None:
+        if self.screen_stack:
+            self._show_details(message.event)
+
+    def _details_changed(self) -> None:
+        """Outcomes or routes were read again: the selected event's delivery lines redrawn
+        if they changed (a failure shows without moving the cursor)."""
+        event = self.timeline.selected
+        if event is not None and self._shown_deliveries != (
+            event.id,
+            self.deliveries.view().of(event),
+        ):
+            self._show_details(event)
+
+    def _show_details(self, event: Event | None) -> None:
         from rich.text import Text
 
         from warroom.core.describe import summarize
 
-        if not self.screen_stack:
-            return
-        event = message.event
         text = Text()
         if event is not None:
             text.append(f"{event.time.astimezone(self.tz):%Y-%m-%d %H:%M:%S %Z}\n", "#8a8a8a")
@@ -902,7 +920,9 @@ class WarroomApp(App[None]):
             body = event.payload.get("body") or event.payload.get("text")
             lookup = self.timeline.find
             text.append(clean(body) if isinstance(body, str) else summarize(event, 2000, lookup))
-            text.append_text(details(self.deliveries.view().of(event), self.timeline.fmt))
+            results = self.deliveries.view().of(event)
+            self._shown_deliveries = (event.id, results)
+            text.append_text(details(results, self.timeline.fmt))
         self.details.update(text)
 
 
