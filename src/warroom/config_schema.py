@@ -174,8 +174,6 @@ def _json(value: Any) -> Any:
     return value
 
 
-
-
 def _channel_names(channels: object) -> list[str]:
     """The names of the `[channels.NAME]` tables. Only their shape is checked here: each
     channel's keys are validated by `warroom.delivery.config` where channels are used
