@@ -16,9 +16,9 @@ import pytest
 
 from tests.delivery.receiver import Receiver
 from tests.delivery.slack_fake import SlackFake
-from tests.sync.clients import wait_until
 from tests.sync.factory import auth
 from tests.sync.servers import ServerProcess, Store
+from tests.waiting import wait_until
 from tests.writes import declare
 from warroom.core.ids import new_id
 from warroom.store import EventLog
