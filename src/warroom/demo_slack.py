@@ -6,9 +6,10 @@ It answers the methods warroom's Slack channel calls (`auth.test`, `chat.postMes
 Slack's response shapes (`{"ok": true, ...}`; `{"ok": false, "error": ...}` with HTTP 200),
 checks the bot token, keeps threads (`thread_ts`, `reply_broadcast`) and message metadata
 (warroom finds a delivery whose outcome it did not learn by it), and shows what arrived: a
-page at `/` (refreshing itself) and one line per message in its log. Messages are kept in a
-JSON file, so the receiver can be stopped and started again (the demo's "Slack is down")
-without losing its threads.
+page at `/` (refreshing itself) and one line per message in its log. The page's button takes
+it down for a minute (every API call answers 503, as Slack's edge does in an outage) or brings
+it back, so the console's `retrying` and then `sent` can be watched. Messages are kept in a
+JSON file, so the receiver can also be stopped and started again without losing its threads.
 
 Not a test fake: `tests/delivery/slack_fake.py` checks every request against Slack's
 contract and scripts faults. This one only has to be believable and stay up.
@@ -32,7 +33,13 @@ from urllib.parse import parse_qs
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 
 TOKEN_ENV = "WARROOM_DEMO_SLACK_TOKEN"
@@ -52,12 +59,17 @@ class Workspace:
         self.state = state
         self.lock = threading.Lock()
         self.messages: dict[str, list[Message]] = {cid: [] for cid in channels}
+        self.down_until = 0.0
+        """Until then (monotonic), every API call gets a 503: the demo's Slack outage."""
         self._last = 0.0
         if state is not None and state.exists():
             saved = json.loads(state.read_text())
             for cid, kept in saved.get("messages", {}).items():
                 self.messages.setdefault(cid, []).extend(kept)
             self._last = float(saved.get("last", 0.0))
+
+    def down(self) -> bool:
+        return time.monotonic() < self.down_until
 
     def _save(self) -> None:
         if self.state is None:
@@ -188,6 +200,8 @@ METHODS = {
 
 def app(ws: Workspace) -> Starlette:
     async def api(request: Request) -> Response:
+        if ws.down():  # as Slack's edge answers in an outage; warroom retries it
+            return PlainTextResponse("<html>503 Service Unavailable</html>", status_code=503)
         if request.headers.get("authorization") != f"Bearer {ws.token}":
             return JSONResponse({"ok": False, "error": "invalid_auth"})
         raw = await request.body()
@@ -210,8 +224,22 @@ def app(ws: Workspace) -> Starlette:
     async def page(request: Request) -> Response:
         return HTMLResponse(render(ws))
 
+    async def outage(request: Request) -> Response:
+        """The page's buttons: Slack down for a while, or back now."""
+        try:
+            seconds = min(max(float(request.query_params.get("seconds", "60")), 0.0), 3600.0)
+        except ValueError:
+            return PlainTextResponse("seconds: a number", status_code=400)
+        ws.down_until = time.monotonic() + seconds
+        print(f"down for {seconds:g} s" if seconds else "back up", flush=True)
+        return RedirectResponse("/", status_code=303)
+
     return Starlette(
-        routes=[Route("/api/{method}", api, methods=["POST"]), Route("/", page, methods=["GET"])]
+        routes=[
+            Route("/api/{method}", api, methods=["POST"]),
+            Route("/", page, methods=["GET"]),
+            Route("/outage", outage, methods=["POST"]),
+        ]
     )
 
 
@@ -234,11 +262,26 @@ def render(ws: Workspace) -> str:
         ".thread{border-left:3px solid #611f69;margin:1em 0;padding:.5em 1em}"
         ".reply{margin:.5em 0 .5em 2em;border-left:2px solid #444;padding-left:1em}"
         "pre{white-space:pre-wrap;margin:.2em 0}.meta{color:#888;font-size:80%}"
+        ".down{color:#fff;background:#d70000;padding:.5em}"
     )
     return (
         "<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=3>"
         f"<title>Demo Slack</title><style>{style}</style>"
-        "<h1>Demo Slack: what warroom delivered</h1>" + "".join(chunks)
+        "<h1>Demo Slack: what warroom delivered</h1>" + _outage(ws) + "".join(chunks)
+    )
+
+
+def _outage(ws: Workspace) -> str:
+    """Buttons to take this Slack down (the console shows `retrying`) and bring it back."""
+    if ws.down():
+        left = ws.down_until - time.monotonic()
+        return (
+            f"<p class=down>Down: every API call answers 503 for {left:.0f} s more."
+            "<form method=post action='/outage?seconds=0'><button>Bring it back</button></form>"
+        )
+    return (
+        "<form method=post action='/outage?seconds=60'>"
+        "<button>Take Slack down for 60 s</button></form>"
     )
 
 

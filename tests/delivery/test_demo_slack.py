@@ -17,6 +17,7 @@ import pytest
 from tests.delivery.events import Incident
 from tests.sync.pgcluster import free_port
 from tests.waiting import wait_until
+from warroom.delivery.channel import DeliveryError
 from warroom.delivery.config import channel_tables, load_channels
 from warroom.delivery.slack import SlackChannel
 from warroom.demo_runner import SLACK_CHANNEL, server_config
@@ -123,3 +124,19 @@ def test_a_wrong_token_is_refused_as_slack_does(demo_slack: DemoSlack) -> None:
         headers={"Authorization": f"Bearer {TOKEN}"},
     )
     assert answer.json() == {"ok": False, "error": "channel_not_found"}
+
+
+def test_its_outage_button_makes_warroom_retry_until_it_is_back(
+    demo_slack: DemoSlack, channel: SlackChannel
+) -> None:
+    incident = Incident()
+    declared = incident.declare("Checkout failing", "SEV2")
+    down = httpx.post(f"{demo_slack.url}/outage?seconds=60", follow_redirects=True)
+    assert down.status_code == 200 and "Bring it back" in down.text
+    with pytest.raises(DeliveryError) as refused:
+        channel.send(incident.out(declared))
+    assert refused.value.retry  # a 503: tried again later, not failed for good
+    back = httpx.post(f"{demo_slack.url}/outage?seconds=0", follow_redirects=True)
+    assert "Take Slack down" in back.text
+    assert channel.send(incident.out(declared)).ref
+    assert httpx.post(f"{demo_slack.url}/outage?seconds=x").status_code == 400
