@@ -257,7 +257,10 @@ async def _console_latencies(
     app = WarroomApp(log, settings, None, actor="you")
     seen: list[float] = []
     async with app.run_test(size=(120, 35)) as pilot:
+        deadline = time.monotonic() + 30
         while app.syncer is None or not app.syncer.status().caught_up:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the console's sync never caught up")
             await pilot.pause(0.01)
         async with httpx.AsyncClient(timeout=30) as http:
             for n in range(N_LATENCY):

@@ -15,6 +15,7 @@ outcome comes back here to be carried out.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
 
 POLL_SECONDS = 0.5
 WARM_UP_AFTER = 0.3  # seconds after the first frame
+FIRST_PULL_WAIT = 5.0  # seconds an empty log waits for the server's incidents
 
 
 class WarroomApp(App[None]):
@@ -128,6 +130,9 @@ class WarroomApp(App[None]):
         self._ic_warned = False
         self._escalation_seen: set[tuple[str, int]] = set()
         self._warmed = False
+        self._offered_declare = False
+        self._waited_for_pull = False
+        self._told_arrivals = False
         self.writer = Writer(log.path, self.policy, self.tz, self.actor, self.post_message)
 
     # -- layout ---------------------------------------------------------------------------
@@ -246,8 +251,12 @@ class WarroomApp(App[None]):
             message.syncer.stop()
 
     def on_pulled(self, message: Pulled) -> None:
-        """Teammates' events and alerts show as soon as sync stores them."""
+        """Teammates' events and alerts show as soon as sync stores them. A console that has
+        no incident yet (a teammate's first start) opens the one the team has open, or says
+        incidents arrived when a dialog is in the way."""
         self.poll()
+        if self.incident_id is None:
+            self._list_incidents(at_start=True)
 
     def on_sync_unavailable(self, message: SyncUnavailable) -> None:
         self.sync_label = "off"
@@ -293,14 +302,14 @@ class WarroomApp(App[None]):
         self.post_message(RoutingRead(routing(self.settings)))
 
     def on_routing_read(self, message: RoutingRead) -> None:
+        from warroom.tui.screens.composer import Composer
+
         routing = message.routing
         if not routing.known and self.deliveries.routing.known:
             return  # the server could not be asked: the last known routes stand
         self.deliveries.routing = routing
         self.timeline.set_delivery(self.deliveries.view())
         self._details_changed()
-        from warroom.tui.screens.composer import Composer
-
         for screen in self.screen_stack:
             if isinstance(screen, Composer):  # open meanwhile
                 screen.set_routing(routing)
@@ -380,6 +389,11 @@ class WarroomApp(App[None]):
         self.refresh_bindings()
         self._details_changed()
         self._failures(fresh)
+        self._after_first_frame_soon()
+
+    def _after_first_frame_soon(self) -> None:
+        """Arm `_after_first_frame` once, whatever the first frame showed: an incident, or
+        the picker or declare dialog of a log with none (which sync must still fill)."""
         if not self._warmed:
             self._warmed = True
             self.set_timer(WARM_UP_AFTER, self._after_first_frame)
@@ -826,15 +840,51 @@ class WarroomApp(App[None]):
     async def on_incidents_listed(self, message: IncidentsListed) -> None:
         from warroom.tui.flows import FLOWS, switch
 
+        self._after_first_frame_soon()
+        if message.at_start and self.incident_id is not None:
+            return  # an earlier start-up listing (or a pull) already chose
         rows = message.rows
+        if message.at_start and self.screen is not self.main:  # a pull, a dialog in the way
+            if rows and not self._told_arrivals:
+                self._told_arrivals = True
+                key = ", ".join(k for action, k, _ in self.key_table() if action == "switch")
+                self.notify(f"Incidents arrived from the server: {key} picks one", timeout=10)
+            return
         open_rows = [(i, s) for i, s in rows if not s.is_resolved]
         if message.at_start and self.incident_id is None and len(open_rows) == 1:
             self.switch_to(open_rows[0][0])
             return
         if not rows:
-            await self.run_flow(FLOWS["declare"](self.ask()))
+            if message.at_start and self._wait_for_first_pull():
+                return
+            if not (message.at_start and self._offered_declare):  # once, not on every pull
+                self._offered_declare = True
+                await self.run_flow(FLOWS["declare"](self.ask()))
             return
         await self.run_flow(switch(rows, self.incident_id))
+
+    def _wait_for_first_pull(self) -> bool:
+        """A teammate's first start (an empty log, a server): offering to declare at once
+        would hide the incident the team already has, so sync gets FIRST_PULL_WAIT seconds
+        to bring it (a pull opens it, see `on_pulled`); declare is offered after that, or as
+        soon as sync has caught up with nothing, or is off. Once per console."""
+        if self._waited_for_pull or not (self.settings.server and self.settings.token):
+            return False
+        self._waited_for_pull = True
+        deadline = time.monotonic() + FIRST_PULL_WAIT
+        self.timeline.border_title = "Timeline · looking for the team's incidents on the server"
+
+        def check() -> None:
+            caught_up = self.syncer is not None and self.syncer.status().caught_up
+            done = self.incident_id is not None or caught_up or self.sync_label == "off"
+            if done or time.monotonic() > deadline:
+                timer.stop()
+                if self.incident_id is None:
+                    self.timeline.border_title = "Timeline"
+                    self._list_incidents(at_start=True)
+
+        timer = self.set_interval(0.1, check)
+        return True
 
     def switch_to(self, incident_id: str) -> None:
         self.incident_id = incident_id
