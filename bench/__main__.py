@@ -9,6 +9,7 @@ from bench import (
     alerts_bench,
     delivery_bench,
     kube_bench,
+    slack_bench,
     status_bench,
     store_bench,
     sync_bench,
@@ -25,6 +26,7 @@ SUITES = {
     "status": status_bench.run,
     "alerts": alerts_bench.run,
     "delivery": delivery_bench.run,
+    "slack": slack_bench.run,
 }
 
 

@@ -7,7 +7,6 @@ result is JSON-shaped data without the token, which `config.settings_from` turns
 
 from __future__ import annotations
 
-import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from warroom.config import ENV_PREFIX, ConfigError, settings_from
+from warroom.core.deliveries import CHANNEL_NAME
 from warroom.core.policy import DEFAULT_POLICY
 from warroom.core.timeparse import parse_duration
 from warroom.keymap import check_keymap
@@ -173,9 +173,6 @@ def _json(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
-
-
-CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def _channel_names(channels: object) -> list[str]:

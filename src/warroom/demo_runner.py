@@ -2,15 +2,18 @@
 
 Starts, in the background: the shared sync server (SQLite), a simulated teammate on a second
 database who syncs notes and takes a role now and then, the Kubernetes API simulator with a
-crash-looping deployment, and monitoring (`demo_monitor.py`) that posts Alertmanager
-notifications with an alert-only token. Then opens the console as "you" and stops them all
-on exit.
+crash-looping deployment, monitoring (`demo_monitor.py`) that posts Alertmanager
+notifications with an alert-only token, and a Slack-compatible receiver (`demo_slack.py`)
+that the server delivers updates to (its channel config is the server's alone, given by
+WARROOM_CONFIG to the server process only). Then opens the console as "you" and stops them
+all on exit.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -24,6 +27,9 @@ from typing import Any
 import httpx
 
 from warroom.demo import seed
+from warroom.demo_slack import TOKEN_ENV
+
+SLACK_CHANNEL = "C0DEMO0001"
 
 DEMO = Path(".demo")
 
@@ -45,10 +51,12 @@ def warroom(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     )
 
 
-def background(stack: ExitStack, name: str, *args: str) -> subprocess.Popen[bytes]:
+def background(
+    stack: ExitStack, name: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """A helper process, logging to .demo/NAME.log, stopped when the demo ends."""
     log = open(DEMO / f"{name}.log", "w")  # noqa: SIM115 - closed by the stack callback
-    proc = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT, env=env)
 
     def stop() -> None:
         proc.terminate()
@@ -76,9 +84,13 @@ def run() -> None:
     for name in ("server.db", "teammate.db"):
         for suffix in ("", "-wal", "-shm"):
             (DEMO / f"{name}{suffix}").unlink(missing_ok=True)
+    (DEMO / "slack.json").unlink(missing_ok=True)
     seeded = datetime.now(UTC)
     incident = seed(DEMO / "demo.db", seeded)
-    port, kube_port = free_port(), free_port()
+    port, kube_port, slack_port = free_port(), free_port(), free_port()
+    slack = f"http://127.0.0.1:{slack_port}"
+    slack_env = {**os.environ, TOKEN_ENV: f"xoxb-demo-{secrets.token_hex(12)}"}
+    server_env = {**slack_env, "WARROOM_CONFIG": str(server_config(slack))}
     server = f"http://127.0.0.1:{port}"
     kubeconfig = DEMO / "kubeconfig"
     kubeconfig.unlink(missing_ok=True)
@@ -91,6 +103,19 @@ def run() -> None:
     with ExitStack() as stack:
         background(
             stack,
+            "slack",
+            "-m",
+            "warroom.demo_slack",
+            "--port",
+            str(slack_port),
+            "--channel",
+            SLACK_CHANNEL,
+            "--state",
+            str(DEMO / "slack.json"),
+            env=slack_env,
+        )
+        background(
+            stack,
             "server",
             "-m",
             "warroom",
@@ -101,6 +126,7 @@ def run() -> None:
             str(DEMO / "server.db"),
             "--log-level",
             "warning",
+            env=server_env,
         )
         background(
             stack,
@@ -115,6 +141,7 @@ def run() -> None:
             "--scenario",
             "bad-deploy",
         )
+        wait_until(lambda: _up(f"{slack}/"), "the demo's Slack receiver")
         wait_until(lambda: _up(f"{server}/v1/health"), "the sync server")
         wait_until(kubeconfig.exists, "the Kubernetes simulator")
         # The server holds the incident before monitoring speaks, so that an alert for its
@@ -151,12 +178,41 @@ def run() -> None:
             "--every",
             "20",
         )
-        env = {"WARROOM_SERVER": server, "WARROOM_TOKEN": mine, "KUBECONFIG": str(kubeconfig)}
+        env = {
+            "WARROOM_SERVER": server,
+            "WARROOM_TOKEN": mine,
+            "KUBECONFIG": str(kubeconfig),
+            "WARROOM_DEMO_RECEIVER": f"{slack}/",  # the console's `?` says where to look
+        }
         os.environ.update(env)
         from warroom.cli import main
 
         with suppress(SystemExit):
             main(["--db", str(DEMO / "demo.db"), "--as", "you", "open", incident])
+
+
+def server_config(slack: str, directory: Path = DEMO) -> Path:
+    """The server's channels: the demo's Slack, for internal updates and stakeholder ones,
+    and the incident's changes. The token is read from the environment, never written."""
+    path = directory / "server.toml"
+    path.write_text(
+        f"""# Written by `make demo` for its server (WARROOM_CONFIG); the console does not read it.
+[channels.incidents]
+kind = "slack"
+channel = "{SLACK_CHANNEL}"
+token_env = "{TOKEN_ENV}"
+api_url = "{slack}/api/"
+audiences = ["internal", "stakeholders"]
+on = ["declared", "severity", "status", "resolved"]
+
+[delivery]
+poll = "0.2s"
+retry_base = "1s"
+retry_cap = "10s"
+stale_after = "5m"
+"""
+    )
+    return path
 
 
 def _public_page(server: str) -> None:

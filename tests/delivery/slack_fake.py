@@ -140,6 +140,8 @@ class Call:
     authorization: str
     answer: dict[str, Any] = field(default_factory=dict)
     status: int = 200
+    at: float = field(default_factory=time.time)
+    """When it arrived (benchmarks measure up to here)."""
 
 
 class SlackError(Exception):

@@ -103,3 +103,73 @@ def test_overdue(snap_compare, make_app):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(120, 35), run_before=overdue)
+
+
+def _seed_deliveries(db) -> None:
+    """Outcomes of the demo's last update: sent, retrying, and failed with a hostile reason
+    (escapes, bidi, markup: shown literally)."""
+    from datetime import timedelta
+
+    from tests.tui.conftest import INCIDENT, NOW
+    from warroom.core.events import Event
+    from warroom.core.hlc import Stamp
+    from warroom.store import EventLog
+
+    with EventLog(db) as log:
+        update = [e for e in log.timeline.events(INCIDENT) if e.kind == "update_posted"][-1]
+        at = (NOW - timedelta(seconds=50)).isoformat()
+        outcomes = [
+            ("delivery_sent", {"channel": "war-room", "channel_kind": "slack", "ref": "1.2"}),
+            (
+                "delivery_failed",
+                {
+                    "channel": "ops-hook",
+                    "channel_kind": "webhook",
+                    "reason": "HTTP 503",
+                    "retry": True,
+                    "next_at": (NOW + timedelta(seconds=30)).isoformat(),
+                },
+            ),
+            (
+                "delivery_failed",
+                {
+                    "channel": "customers",
+                    "channel_kind": "email",
+                    "reason": "550 \u202emailbox [bold]gone[/] \x1b[31m",
+                    "retry": False,
+                },
+            ),
+        ]
+        wall = int((NOW - timedelta(seconds=40)).timestamp() * 1000)
+        log.insert(
+            [
+                Event(
+                    f"01JZDE1IVERY{n:014d}",
+                    INCIDENT,
+                    "server",
+                    Stamp(wall, n).encode(),
+                    "warroom",
+                    kind,
+                    {"event": update.id, "at": at, "attempt": 1, **payload},
+                )
+                for n, (kind, payload) in enumerate(outcomes)
+            ]
+        )
+
+
+def test_delivery_state(snap_compare, make_app, demo_db):
+    """The last update's line ends with each channel's state (FAILED white on red), the
+    header counts the failure, and the details say it all."""
+    _seed_deliveries(demo_db)
+
+    async def selected(pilot) -> None:
+        await loaded(pilot)
+        timeline = pilot.app.main.query_one(Timeline)
+        update = max(
+            i for i in range(timeline.total) if timeline.event_at(i).kind == "update_posted"
+        )
+        timeline.go_to(update)
+        await wait_for(pilot, lambda: "Delivery" in str(pilot.app.query_one("#details").render()))
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=(120, 35), run_before=selected)

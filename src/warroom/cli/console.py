@@ -68,11 +68,10 @@ def open_console(ctx: Ctx, ref: str | None, kube: Target | None = None) -> None:
         raise Failure(str(exc)) from None
     first = None
     if incident is not None:  # read before the UI runs: the first frame draws the incident
-        from warroom.store import TimelineFilter
-        from warroom.tui.messages import read_view
+        from warroom.tui.messages import CONSOLE_FILTER, read_view
 
         try:
-            first = read_view(ctx.log, incident, TimelineFilter(), None)
+            first = read_view(ctx.log, incident, CONSOLE_FILTER, None)
         except StoreError as exc:
             raise Failure(str(exc)) from None
     WarroomApp(ctx.log, ctx.settings, incident, actor=ctx.actor, kube=kube, first=first).run()

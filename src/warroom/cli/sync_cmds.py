@@ -19,8 +19,8 @@ from warroom.cli.context import Ctx, Failure, pass_ctx
 from warroom.config import APP
 
 if TYPE_CHECKING:
-    from warroom.core.deliveries import Route
     from warroom.core.public import PageSettings
+    from warroom.delivery.channel import Channel
     from warroom.server.backend import Backend
     from warroom.sync.engine import Syncer
 
@@ -150,12 +150,12 @@ def serve(
     if bool(ssl_certfile) != bool(ssl_keyfile):
         raise click.UsageError("TLS needs both --ssl-certfile and --ssl-keyfile")
     _with_backend(db, database_url, _noop)  # a bad path or URL: one line now, not a traceback
-    background, routes = _delivery()
+    background, channels = _delivery()
     app = create_app(
         _backend(db, database_url),
         status_page=_status_page(),
         background=background,
-        routes=routes,
+        channels=channels,
     )
     scheme = "https" if ssl_certfile else "http"
     store = "PostgreSQL" if database_url else str(db or "server.db in your data dir")
@@ -186,10 +186,10 @@ async def _noop(_backend: Backend) -> None:
     return None
 
 
-def _delivery() -> tuple[list[Callable[[Backend], Coroutine[Any, Any, None]]], list[Route]]:
-    """The delivery engine and what its channels carry, when the config file has channels:
-    the server holds their secrets and delivers. A bad channel is one line now, before the
-    server starts."""
+def _delivery() -> tuple[list[Callable[[Backend], Coroutine[Any, Any, None]]], list[Channel]]:
+    """The delivery engine and its channels, when the config file has channels: the server
+    holds their secrets and delivers. A bad channel is one line now, before the server
+    starts."""
     from warroom.config import ConfigError, load_settings
     from warroom.delivery.config import delivery_config, load_channels
 
@@ -200,7 +200,6 @@ def _delivery() -> tuple[list[Callable[[Backend], Coroutine[Any, Any, None]]], l
         raise Failure(str(exc)) from None
     if not channels:
         return [], []
-    from warroom.core.deliveries import Route
     from warroom.server.deliveries import deliver
 
     click.echo(f"delivering to {', '.join(c.name for c in channels)}", err=True)
@@ -208,8 +207,7 @@ def _delivery() -> tuple[list[Callable[[Backend], Coroutine[Any, Any, None]]], l
     async def run(backend: Backend) -> None:
         await deliver(backend, channels, timing)
 
-    routes = [Route(c.name, c.kind, frozenset(c.audiences), frozenset(c.on)) for c in channels]
-    return [run], routes
+    return [run], channels
 
 
 @click.group(cls=ServerGroup)

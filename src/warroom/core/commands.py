@@ -44,6 +44,7 @@ from warroom.core.alerts import (
     MAX_VALUES,
     Alert,
 )
+from warroom.core.deliveries import MAX_UNTOLD
 from warroom.core.events import Event
 from warroom.core.ids import ULID_RE
 from warroom.core.payloads import (
@@ -54,6 +55,7 @@ from warroom.core.payloads import (
     AlertResolved,
     AlertSilenced,
     CadenceSnoozed,
+    ChannelRef,
     ChecklistChecked,
     ClusterFact,
     ComponentsChanged,
@@ -209,6 +211,8 @@ class Declare(Command):
     components: tuple[Line, ...] = ()
     commander: Person | None = None
     """Who takes command at once (usually the declarer); None: nobody yet."""
+    untold: Annotated[tuple[ChannelRef, ...], Field(max_length=MAX_UNTOLD)] = ()
+    """Channels that must not be told of the declaration (the IC unticked them)."""
 
     def events(self, state: IncidentState, ctx: Context) -> Planned:
         if state.declared_id is not None:
@@ -223,6 +227,7 @@ class Declare(Command):
                     severity=_severity(ctx, self.severity),
                     impact=self.impact,
                     components=[c for c in self.components if c],
+                    untold=sorted(set(self.untold)),
                 ),
             )
         ]
@@ -592,6 +597,7 @@ def declare_from_alert(
     severity: str | None = None,
     impact: str = "",
     components: Sequence[str] | None = None,
+    untold: Sequence[str] = (),
 ) -> tuple[Command, ...]:
     """Declaring an incident from an alert, as one batch: the declaration (title from the
     alert's summary or name, severity through the config's map unless given, components
@@ -610,6 +616,7 @@ def declare_from_alert(
             impact=impact,
             components=tuple(parts),
             commander=commander,
+            untold=tuple(untold),
         )
     ]
     for milestone, at in (("impact_started", alert.starts_at), ("detected", alert.received_at)):

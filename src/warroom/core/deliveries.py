@@ -9,10 +9,15 @@ drafted and when it reached whom.
 
 The fold is order-independent like `IncidentState`: a sent result wins over any failure
 (nothing un-sends a message), and among results of the same kind the latest attempt wins.
+
+An event may name channels it must not reach (`untold`: the Incident Commander unticked them
+when declaring). `told` is the one check of that, made by `Route.carries` and by every
+channel's `carries` (`warroom.delivery.channel`), so no deliverer and no kind can forget it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +31,24 @@ LIFECYCLE = ("declared", "severity", "status", "roles", "resolved")
 """What a channel's `on` may name, besides the updates of its audiences."""
 
 DeliveryState = Literal["pending", "sent", "retrying", "failed"]
+
+CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+"""What `[channels.NAME]` may be called (ASCII, so an event can name one safely)."""
+MAX_UNTOLD = 64
+"""How many channels one event may keep itself from."""
+
+
+def untold(event: Event) -> frozenset[str]:
+    """The channels `event` must not reach (a declaration's unticked channels)."""
+    names = event.payload.get("untold")
+    if not isinstance(names, list | tuple):
+        return frozenset()
+    return frozenset(n for n in names if isinstance(n, str))
+
+
+def told(event: Event, channel: str) -> bool:
+    """Whether `channel` may receive `event`: the one check of `untold`, whatever the kind."""
+    return channel not in untold(event)
 
 
 def carries(
@@ -56,7 +79,9 @@ class Route:
     on: frozenset[str]
 
     def carries(self, event: Event) -> bool:
-        return carries(event.kind, event.payload, self.audiences, self.on)
+        return told(event, self.name) and carries(
+            event.kind, event.payload, self.audiences, self.on
+        )
 
 
 def routes_for(event: Event, routes: Iterable[Route]) -> list[Route]:
@@ -140,8 +165,12 @@ class Deliveries:
 
     def __init__(self) -> None:
         self._by_event: dict[str, dict[str, Result]] = {}
+        self.recorded = 0
+        """How many result events were applied (the console's timeline leaves them out)."""
 
     def apply(self, event: Event) -> None:
+        if event.kind in RESULT_KINDS:
+            self.recorded += 1
         result = result_of(event)
         if result is None:
             return
@@ -157,19 +186,34 @@ class Deliveries:
     def event_ids(self) -> list[str]:
         return sorted(self._by_event)
 
-    def status(self, event: Event, routes: Iterable[Route]) -> list[Result]:
+    def status(
+        self, event: Event, routes: Iterable[Route], pending_since: datetime | None = None
+    ) -> list[Result]:
         """One line per channel that carries `event`: its outcome, or pending; then any
-        channel that recorded an outcome but is no longer configured here."""
+        channel that recorded an outcome but is no longer configured here.
+
+        `pending_since`: an event recorded before then with no outcome is left out rather
+        than called pending (history from before anyone delivered is never sent)."""
         known = self._by_event.get(event.id, {})
-        out = [
-            known.get(route.name)
-            or Result(event.id, route.name, "pending", channel_kind=route.kind)
-            for route in routes
-            if route.carries(event)
-        ]
+        waiting = pending_since is None or stamp_time(event.hlc) >= pending_since
+        out = []
+        for route in routes:
+            if not route.carries(event):
+                continue
+            result = known.get(route.name)
+            if result is not None:
+                out.append(result)
+            elif waiting:
+                out.append(Result(event.id, route.name, "pending", channel_kind=route.kind))
         listed = {r.channel for r in out}
         out += [known[name] for name in sorted(known) if name not in listed]
         return out
+
+    def failed(self) -> list[Result]:
+        """Deliveries that failed for good, in the order they failed (a later sent result,
+        after `warroom deliveries retry`, takes one off)."""
+        found = [r for channels in self._by_event.values() for r in channels.values()]
+        return sorted((r for r in found if r.state == "failed"), key=lambda r: r.recorded)
 
 
 def fold(events: Iterable[Event]) -> Deliveries:

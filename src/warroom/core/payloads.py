@@ -24,6 +24,7 @@ from warroom.core.alerts import (
     MAX_URL,
     MAX_VALUES,
 )
+from warroom.core.deliveries import CHANNEL_NAME, MAX_UNTOLD
 from warroom.core.events import Event, PayloadError
 from warroom.core.hlc import HLC_RE
 from warroom.core.ids import ULID_RE
@@ -69,12 +70,23 @@ class Replacing(Payload):
     replaces: str | None = None
 
 
+ChannelRef = Annotated[str, Field(pattern=f"^{CHANNEL_NAME.pattern}$")]
+
+
 class Declared(Payload):
     title: Name
     severity: Severity
     impact: Text = ""
     components: list[Short] = []
     status: Status = Status.INVESTIGATING
+    untold: Annotated[list[ChannelRef], Field(max_length=MAX_UNTOLD)] = []
+    """Channels the declaring IC kept this declaration from (see core.deliveries.told)."""
+
+    def stored(self) -> dict[str, Any]:
+        data = super().stored()
+        if not data["untold"]:  # declarations that untick nothing read as they always have
+            del data["untold"]
+        return data
 
 
 class SeverityChanged(Replacing):

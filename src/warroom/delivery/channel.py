@@ -23,9 +23,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, final
 
-from warroom.core.deliveries import carries
+from warroom.core.deliveries import carries, told
 from warroom.core.events import Event
 from warroom.core.state import IncidentState
 
@@ -114,8 +114,16 @@ class Channel(ABC):
         self.pace = pace
         """Seconds to keep between two requests to this channel (the service's rate)."""
 
+    @final
     def carries(self, event: Event) -> bool:
-        """Whether this channel gets a delivery for `event` (its audiences and lifecycle)."""
+        """Whether this channel gets a delivery for `event`: the kind wants it, and the
+        event does not keep itself from this channel (`untold`, checked here for every
+        kind: kinds override `wants`, never this)."""
+        return told(event, self.name) and self.wants(event)
+
+    def wants(self, event: Event) -> bool:
+        """Whether this kind of channel, as configured, takes `event` (its audiences and
+        lifecycle events by default)."""
         return carries(event.kind, event.payload, self.audiences, self.on)
 
     @abstractmethod

@@ -122,7 +122,7 @@ class PagerDutyChannel(Channel):
 
     # -- what to send -------------------------------------------------------------------------
 
-    def carries(self, event: Event) -> bool:
+    def wants(self, event: Event) -> bool:
         kind, payload = event.kind, event.payload
         if kind == "declared":
             return "declared" in self.on and payload.get("severity") in self.config.severities

@@ -130,10 +130,10 @@ class StatuspageChannel(Channel):
 
     # -- what to send -------------------------------------------------------------------------
 
-    def carries(self, event: Event) -> bool:
+    def wants(self, event: Event) -> bool:
         if event.kind == "severity_changed":
             return "severity" in self.on
-        return super().carries(event)
+        return super().wants(event)
 
     def requests(self, out: Outgoing) -> list[Request]:
         return [call.shown() for call in self._calls(out)]

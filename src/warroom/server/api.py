@@ -16,14 +16,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from starlette.types import ASGIApp
 
 from warroom import __version__
@@ -43,16 +43,23 @@ from warroom.core.deliveries import Route
 from warroom.core.events import Event, PayloadError, parse_payload
 from warroom.core.hlc import wall_ms_now
 from warroom.core.public import PageSettings
+from warroom.core.text import one_line
 from warroom.server.auth import ALERTS, CLIENT, DeviceRefused, Token
 from warroom.server.backend import Backend, Unavailable
 from warroom.server.errors import JsonErrors
+from warroom.server.previews import Previews
 from warroom.server.status_page import StatusPage
 from warroom.server.status_page import router as status_router
 from warroom.sync.protocol import (
     API,
     MAX_BATCH,
+    MAX_DRAFT,
     NO_NUL,
+    ChannelPreview,
+    ChannelRoute,
     Health,
+    PreviewedRequest,
+    PreviewRequest,
     Problem,
     PullQuery,
     PullResponse,
@@ -65,8 +72,13 @@ from warroom.sync.protocol import (
     to_wire,
 )
 
+if TYPE_CHECKING:
+    from warroom.delivery.channel import Channel
+
 MAX_BODY = 16 * 1024 * 1024
 """Bytes per request: room for a full batch of the largest events the client makes."""
+MAX_PREVIEW_BODY = 8 * MAX_DRAFT
+"""Bytes of a dry-run request: a draft of the longest update, escaped (\\uXXXX) throughout."""
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": text}
@@ -199,16 +211,6 @@ async def _intake(request: Request, token: Token, read: Any, body: Any) -> Alert
     return await backend.receive_alerts(commands, token.name, received)
 
 
-class ChannelRoute(BaseModel):
-    """A channel as a console needs to know it: what it carries (never its endpoint or
-    secret, which stay on the server)."""
-
-    name: str
-    kind: str
-    audiences: list[str]
-    on: list[str]
-
-
 @router.get("/channels", responses=ERRORS, dependencies=[Depends(authenticated)])
 async def channels(request: Request) -> list[ChannelRoute]:
     """The channels this server delivers to, and the audiences and lifecycle events each
@@ -220,12 +222,48 @@ async def channels(request: Request) -> list[ChannelRoute]:
     ]
 
 
+PREVIEW_ERRORS: dict[int | str, dict[str, Any]] = {
+    **CLIENT_ERRORS,
+    404: {"model": Problem, "description": "No such incident on this server"},
+}
+
+
+@router.post("/channels/preview", responses=PREVIEW_ERRORS, max_body_size=MAX_PREVIEW_BODY)
+async def preview_channels(
+    body: PreviewRequest, request: Request, token: Annotated[Token, Depends(client)]
+) -> list[ChannelPreview]:
+    """The dry run of an update not posted yet: the exact requests each channel that carries
+    its audience would receive, secrets redacted. Nothing is sent or stored."""
+    previews: Previews = request.app.state.previews
+    shown = await previews.of(
+        body.incident_id,
+        body.text,
+        audience=body.audience,
+        template=body.template,
+        actor=token.name,
+    )
+    if shown is None:
+        raise HTTPException(404, f"no incident {body.incident_id} on this server")
+    return [
+        ChannelPreview(
+            channel=p.channel,
+            kind=p.kind,
+            requests=[
+                PreviewedRequest(method=r.method, url=r.url, headers=dict(r.headers), body=r.body)
+                for r in p.requests
+            ],
+            error=one_line(p.error, 1000),
+        )
+        for p in shown
+    ]
+
+
 def _servable(events: list[tuple[int, Event]], skipped: set[int]) -> Iterator[Sequenced]:
     """The events as sent; one that today's rules refuse (stored by an older version) is left
     out, since every client would refuse the whole page. The cursor still moves past it."""
     for seq, event in events:
         try:
-            yield Sequenced(seq=seq, event=to_wire(event))
+            yield Sequenced.model_validate({"seq": seq, "event": to_wire(event)})
         except ValidationError as exc:
             if seq not in skipped:  # say so once per event, not per pull
                 skipped.add(seq)
@@ -312,14 +350,16 @@ def create_app(
     max_body: int = MAX_BODY,
     status_page: PageSettings | None = None,
     background: Sequence[Callable[[Backend], Coroutine[Any, Any, None]]] = (),
-    routes: Sequence[Route] = (),
+    channels: Sequence[Channel] = (),
 ) -> FastAPI:
     """The ASGI app over a backend, which it opens on start-up and closes on shutdown; with
     the public status page (`/status`, from the config's `[status_page]`).
 
     `background`: what runs beside the API for its lifetime, given the opened backend (the
     delivery engine); each is a task cancelled at shutdown, before the backend closes.
-    `routes`: the channels it delivers to (`GET /v1/channels`)."""
+    `channels`: the channels it delivers to (`GET /v1/channels`, and the composer's dry run
+    at `POST /v1/channels/preview`)."""
+    previews = Previews(backend, channels)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -331,6 +371,7 @@ def create_app(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await previews.close()
             await backend.close()
 
     app = _App(
@@ -344,7 +385,10 @@ def create_app(
     )
     app.state.backend = backend
     app.state.skipped = set()
-    app.state.routes = list(routes)
+    app.state.routes = [
+        Route(c.name, c.kind, frozenset(c.audiences), frozenset(c.on)) for c in channels
+    ]
+    app.state.previews = previews
     app.include_router(router)
     app.state.status_page = StatusPage(backend, status_page or PageSettings())
     app.include_router(status_router)

@@ -29,7 +29,8 @@ def row_events(rows: Iterable[tuple[Any, ...]]) -> list[Event]:
 
 @dataclass(frozen=True)
 class TimelineFilter:
-    """What the timeline shows: kinds (empty = all), actor, and words to search for.
+    """What the timeline shows: kinds (empty = all but `exclude`), actor, and words to
+    search for.
 
     Words match what people read (each event's summary and its actor) as prefixes, all of
     them, through the FTS5 index: "pinned" finds a note that says "pinned", not every note
@@ -39,10 +40,12 @@ class TimelineFilter:
     kinds: tuple[str, ...] = ()
     actor: str = ""
     text: str = ""
+    exclude: tuple[str, ...] = ()
+    """Kinds left out when `kinds` names none (the console's delivery results)."""
 
     @property
     def is_empty(self) -> bool:
-        return not (self.kinds or self.actor or self.text)
+        return not (self.kinds or self.actor or self.text or self.exclude)
 
     def query(self) -> str:
         """The filter as typed: `kind:note actor:bob words`."""
@@ -58,6 +61,9 @@ class TimelineFilter:
         if self.kinds:
             sql += f" AND kind IN ({','.join('?' * len(self.kinds))})"
             args += list(self.kinds)
+        elif self.exclude:
+            sql += f" AND kind NOT IN ({','.join('?' * len(self.exclude))})"
+            args += list(self.exclude)
         if self.actor:
             sql += " AND actor = ?"
             args.append(self.actor)

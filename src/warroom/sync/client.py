@@ -14,21 +14,27 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from warroom import __version__
+from warroom.core.deliveries import Route
 from warroom.core.events import Event, PayloadError, parse_payload
 from warroom.sync.protocol import (
     API,
     MAX_BATCH,
+    MAX_CHANNELS,
     MAX_PULL,
+    ChannelPreview,
+    ChannelRoute,
     Health,
+    PreviewRequest,
     PullResponse,
     PushResponse,
     from_wire,
 )
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 BATCH_BYTES = 1024 * 1024
 """Bytes per push: well under the server's limit, so a batch of big events is split, not 413."""
@@ -130,6 +136,36 @@ class SyncClient:
         except PayloadError as exc:
             raise Refused(f"the server sent an invalid event: {exc}") from None
         return page, events
+
+    async def channels(self) -> list[Route]:
+        """The channels the server delivers to and what each carries (`GET /v1/channels`)."""
+        response = await self._send(self._http.build_request("GET", "/channels"))
+        routes = _parse_list(_ROUTES, response)
+        if len(routes) > MAX_CHANNELS:
+            raise Refused(f"not a warroom server answer: more than {MAX_CHANNELS} channels")
+        return [Route(r.name, r.kind, frozenset(r.audiences), frozenset(r.on)) for r in routes]
+
+    async def preview(self, draft: PreviewRequest) -> list[ChannelPreview]:
+        """What each of the server's channels would receive for an update not posted yet
+        (`POST /v1/channels/preview`; secrets redacted by the server)."""
+        request = self._http.build_request(
+            "POST",
+            "/channels/preview",
+            content=draft.model_dump_json(),
+            headers={"Content-Type": "application/json"},
+        )
+        return _parse_list(_PREVIEWS, await self._send(request))
+
+
+_ROUTES = TypeAdapter(list[ChannelRoute])
+_PREVIEWS = TypeAdapter(list[ChannelPreview])
+
+
+def _parse_list(adapter: TypeAdapter[list[T]], response: httpx.Response) -> list[T]:
+    try:
+        return adapter.validate_json(response.content)
+    except ValidationError as exc:
+        raise Refused(f"not a warroom server answer: {_first_error(exc)}") from None
 
 
 def _parse(model: type[M], response: httpx.Response) -> M:

@@ -15,7 +15,7 @@ import math
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic import Strict as StrictType
 from typing_extensions import TypeAliasType
 
+from warroom.core.deliveries import CHANNEL_NAME
 from warroom.core.events import Event
 from warroom.core.ids import ULID_RE
 from warroom.core.payloads import EventModel, Name
@@ -236,6 +237,52 @@ class PullResponse(Timed):
 class Health(Timed):
     status: Annotated[str, Field(max_length=64)] = "ok"
     version: Annotated[str, Field(max_length=64)]
+
+
+# -- channels: what a team's consoles are told of the server's channels ---------------------
+
+ChannelName = Annotated[str, Field(pattern=f"^{CHANNEL_NAME.pattern}$")]
+Word = Annotated[str, Field(max_length=64, pattern=r"^[a-z0-9_-]*$")]
+MAX_CHANNELS = 1000
+MAX_DRAFT = 50_000
+"""Characters of a draft update: what `PostUpdate` would accept."""
+
+
+class ChannelRoute(BaseModel):
+    """A channel as a console needs to know it: what it carries (never its endpoint or
+    secret, which stay on the server)."""
+
+    name: ChannelName
+    kind: Word
+    audiences: list[Word] = Field(max_length=16)
+    on: list[Word] = Field(max_length=16)
+
+
+class PreviewRequest(Strict):
+    """An update not posted yet, for the dry run of what each channel would receive."""
+
+    incident_id: EventId
+    audience: Literal["internal", "stakeholders", "status-page", "customers"]
+    text: Annotated[str, Field(min_length=1, max_length=MAX_DRAFT, pattern=NO_NUL)]
+    template: Annotated[str, Field(max_length=500, pattern=NO_NUL)] = ""
+
+
+class PreviewedRequest(BaseModel):
+    """One request exactly as the channel would send it, secrets redacted."""
+
+    method: Annotated[str, Field(max_length=16)]
+    url: Annotated[str, Field(max_length=4000)]
+    headers: dict[str, str] = Field(max_length=100)
+    body: Annotated[str, Field(max_length=4 * MAX_DRAFT + 100_000)]
+
+
+class ChannelPreview(BaseModel):
+    """What one channel would be sent for the draft; `error`: why it cannot be shown."""
+
+    channel: ChannelName
+    kind: Word
+    requests: list[PreviewedRequest] = Field(max_length=20)
+    error: Annotated[str, Field(max_length=1000)] = ""
 
 
 class Problem(BaseModel):

@@ -14,6 +14,7 @@ outcome comes back here to be carried out.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
@@ -40,7 +41,9 @@ from warroom.core.text import clean, one_line
 from warroom.resources import styles_dir
 from warroom.store import EventLog, StoreError, TimelineFilter
 from warroom.tui import keys
+from warroom.tui.delivery_text import Routing, Watch, details, failure_notice, posted_message
 from warroom.tui.messages import (
+    CONSOLE_FILTER,
     AlertsRead,
     ComposerReady,
     DeliveryStarted,
@@ -52,6 +55,7 @@ from warroom.tui.messages import (
     Pulled,
     ReadFailed,
     Refreshed,
+    RoutingRead,
     SyncStarted,
     SyncUnavailable,
     WriteFailed,
@@ -67,9 +71,11 @@ from warroom.tui.writer import Write, Writer
 
 if TYPE_CHECKING:
     from warroom.core.commands import Command
+    from warroom.core.deliveries import Result
     from warroom.delivery.local import Deliverer
     from warroom.kube.gateway import Target
     from warroom.sync.engine import Syncer
+    from warroom.tui.delivery_text import DryRun
     from warroom.tui.steps import Flow, Outcome
 
 POLL_SECONDS = 0.5
@@ -109,12 +115,19 @@ class WarroomApp(App[None]):
         self.incident_id = incident_id
         self.state: IncidentState | None = None
         self.board: AlertBoard | None = None
-        self.filter = TimelineFilter()
+        self.filter = CONSOLE_FILTER
         self.tz: tzinfo = settings.tz
         self.sync_label = "local only"
         self.cluster_label = "not connected"
         self.syncer: Syncer | None = None
         self.deliverer: Deliverer | None = None
+        self.deliveries = Watch(self.now())
+        """Which channels carry what, and what became of each delivery."""
+        if not settings.server and not settings.channels:  # nobody delivers: nothing to ask
+            self.deliveries.routing = Routing((), "none")
+        self._sync_offline = False
+        self._shown_deliveries: tuple[str, list[Result]] | None = None
+        """The selected event's delivery lines as the details show them."""
         self._head = -1
         self._rang_for: datetime | None = None
         self._ic_warned = False
@@ -308,6 +321,27 @@ class WarroomApp(App[None]):
     def on_delivery_unavailable(self, message: DeliveryUnavailable) -> None:
         self.notify(f"Not delivering: {message.reason}", severity="error", timeout=10)
 
+    @work(thread=True, exclusive=True, group="routing", exit_on_error=False)
+    def _read_routing(self) -> None:
+        """Which channels carry what: from this machine's config, or asked of the server
+        (after the first frame, and again when sync reconnects)."""
+        from warroom.tui.channels import routing
+
+        self.post_message(RoutingRead(routing(self.settings)))
+
+    def on_routing_read(self, message: RoutingRead) -> None:
+        from warroom.tui.screens.composer import Composer
+
+        routing = message.routing
+        if not routing.known and self.deliveries.routing.known:
+            return  # the server could not be asked: the last known routes stand
+        self.deliveries.routing = routing
+        self.timeline.set_delivery(self.deliveries.view())
+        self._details_changed()
+        for screen in self.screen_stack:
+            if isinstance(screen, Composer):  # open meanwhile
+                screen.set_routing(routing)
+
     def _sync_text(self) -> str:
         if self.syncer is None:
             return self.sync_label
@@ -373,6 +407,8 @@ class WarroomApp(App[None]):
         self.state = message.state
         self.board = message.board
         timeline = self.timeline
+        fresh = self.deliveries.read(message.deliveries)
+        timeline.delivery = self.deliveries.view()
         timeline.reset(message.total, set(message.state.pinned_ids()), message.pages)
         query = self.filter.query()
         from rich.text import Text
@@ -382,6 +418,8 @@ class WarroomApp(App[None]):
         timeline.border_subtitle = f"{message.total:,} events"
         self.tick(alarms=False)
         self.refresh_bindings()
+        self._details_changed()
+        self._failures(fresh)
         self._after_first_frame_soon()
 
     def _after_first_frame_soon(self) -> None:
@@ -391,6 +429,22 @@ class WarroomApp(App[None]):
             self._warmed = True
             self.set_timer(WARM_UP_AFTER, self._after_first_frame)
 
+    def _failures(self, fresh: list[Result]) -> None:
+        """One notification (and the bell) per delivery that newly failed for good."""
+        from warroom.core.describe import summarize
+
+        for result in fresh:
+            event = self.timeline.find(result.event_id)
+            what = summarize(event, 60) if event is not None else "an update"
+            self.bell()
+            self.notify(
+                failure_notice(result, what),
+                title="Delivery FAILED",
+                severity="error",
+                timeout=30,
+                markup=False,  # the reason is the remote's words
+            )
+
     def _after_first_frame(self) -> None:
         """What the first frame does not need waits for it: sync (httpx, TLS: ~100 ms of CPU
         that competed with the first paints) and the warm-up of the first keys' imports."""
@@ -398,6 +452,7 @@ class WarroomApp(App[None]):
             self._start_sync()
         if self.delivers_here:
             self._start_delivery()
+        self._read_routing()
         self._warm_up()
 
     @work(thread=True, group="warm-up", exit_on_error=False)
@@ -422,6 +477,7 @@ class WarroomApp(App[None]):
             self._sync_text(),
             self.cluster_label,
             self.board,
+            len(self.deliveries.failed),
         )
 
     def tick(self, alarms: bool = True) -> None:
@@ -430,6 +486,7 @@ class WarroomApp(App[None]):
         The bell and notifications wait for the once-a-second tick (`alarms`), so that a
         refresh (the first frame among them) is not held up by mounting toasts.
         """
+        self._sync_reconnected()
         ctx = self.context()
         if ctx is None or not self.screen_stack:
             return
@@ -441,6 +498,15 @@ class WarroomApp(App[None]):
         self.roles_panel.show(roles_text(ctx))
         if alarms:
             self._alarms(ctx, cad)
+
+    def _sync_reconnected(self) -> None:
+        """The server is back after sync lost it: ask again which channels it delivers to."""
+        if self.syncer is None:
+            return
+        offline = self.syncer.status().state == "offline"
+        if self._sync_offline and not offline:
+            self._read_routing()
+        self._sync_offline = offline
 
     def _alarms(self, ctx: Context, cad: clock.Cadence) -> None:
         if cad.level == "overdue" and cad.due_at != self._rang_for:
@@ -532,7 +598,8 @@ class WarroomApp(App[None]):
     def ask(self) -> Any:
         from warroom.tui.flows import Ask
 
-        return Ask(self.state, self.policy, self.now(), self.tz, self.actor, self.board)
+        routes = self.deliveries.routing.routes
+        return Ask(self.state, self.policy, self.now(), self.tz, self.actor, self.board, routes)
 
     async def run_flow(self, flow: Flow) -> None:
         """Show a flow's first step now (its field focused before the next key is handled)."""
@@ -654,6 +721,10 @@ class WarroomApp(App[None]):
         url = self.settings.status_page.url
         if url:  # where status-page posts (the composer's "Status page:" templates) appear
             sections.insert(0, ("Public status page", [("open", one_line(url, 200))]))
+        receiver = os.environ.get("WARROOM_DEMO_RECEIVER", "")
+        if receiver:  # `make demo`: where its Slack-compatible receiver shows what arrived
+            received = [("open", one_line(receiver, 200))]
+            sections.insert(0, ("Demo: what the channels received", received))
         return sections
 
     async def action_pin(self) -> None:
@@ -709,9 +780,38 @@ class WarroomApp(App[None]):
                 self.notify(str(exc), title="Not posted", severity="error")
                 return
             self.copy_to_clipboard(draft.body)
-            self.submit((command,), "Update recorded and copied")
+            self.submit((command,), posted_message(self.deliveries.routing, draft.audience))
 
-        self.push_screen(Composer(templates, suggested(state), fields), post)
+        def dry_run(text: str, audience: str, template: str) -> list[DryRun]:
+            from warroom.tui.channels import dry_run
+
+            return dry_run(
+                self.settings,
+                self.store,
+                state,
+                text,
+                audience=audience,
+                template=template,
+                actor=self.actor,
+                now=self.now(),
+            )
+
+        composer = Composer(
+            templates,
+            suggested(state),
+            fields,
+            routing=self.deliveries.routing,
+            dry_run=dry_run,
+            dry_run_where=self._dry_run_where(),
+        )
+        self.push_screen(composer, post)
+
+    def _dry_run_where(self) -> str:
+        if self.settings.server and self.settings.token:
+            return f"Built by the server ({one_line(self.settings.server, 100)}) with its channels"
+        if self.settings.channels:
+            return "Built here with this machine's channels"
+        return "No channel is configured here and no server delivers"
 
     def action_toggle_tz(self) -> None:
         """Cycle the times shown: configured zone, UTC, this machine's local time."""
@@ -831,6 +931,7 @@ class WarroomApp(App[None]):
         self.state = None
         self._head = -1
         self._rang_for = None
+        self.deliveries.forget()
         self.poll(force=True)
 
     @work(thread=True, group="jump", exit_on_error=False)
@@ -884,13 +985,24 @@ class WarroomApp(App[None]):
     # -- selection --------------------------------------------------------------------------------
 
     def on_timeline_selected(self, message: Timeline.Selected) -> None:
+        if self.screen_stack:
+            self._show_details(message.event)
+
+    def _details_changed(self) -> None:
+        """Outcomes or routes were read again: the selected event's delivery lines redrawn
+        if they changed (a failure shows without moving the cursor)."""
+        event = self.timeline.selected
+        if event is not None and self._shown_deliveries != (
+            event.id,
+            self.deliveries.view().of(event),
+        ):
+            self._show_details(event)
+
+    def _show_details(self, event: Event | None) -> None:
         from rich.text import Text
 
         from warroom.core.describe import summarize
 
-        if not self.screen_stack:
-            return
-        event = message.event
         text = Text()
         if event is not None:
             text.append(f"{event.time.astimezone(self.tz):%Y-%m-%d %H:%M:%S %Z}\n", "#8a8a8a")
@@ -898,6 +1010,9 @@ class WarroomApp(App[None]):
             body = event.payload.get("body") or event.payload.get("text")
             lookup = self.timeline.find
             text.append(clean(body) if isinstance(body, str) else summarize(event, 2000, lookup))
+            results = self.deliveries.view().of(event)
+            self._shown_deliveries = (event.id, results)
+            text.append_text(details(results, self.timeline.fmt))
         self.details.update(text)
 
 

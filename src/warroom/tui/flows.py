@@ -39,12 +39,16 @@ from warroom.core.commands import (
     plan,
     silence_alert,
 )
+from warroom.core.deliveries import RESULT_KINDS, Route, routes_for
+from warroom.core.events import Event
+from warroom.core.hlc import Stamp
 from warroom.core.policy import MILESTONES, Policy, Status
 from warroom.core.state import IncidentState, transition_warning
 from warroom.core.text import one_line
 from warroom.core.timeparse import parse_date, parse_when
 from warroom.store import TimelineFilter
 from warroom.tui import alert_text
+from warroom.tui.messages import CONSOLE_FILTER
 from warroom.tui.steps import (
     ApplyFilter,
     Browse,
@@ -78,6 +82,8 @@ class Ask:
     actor: str
     board: AlertBoard | None = None
     """Every alert, as the console last read them."""
+    routes: tuple[Route, ...] | None = None
+    """Which channels carry what (None: not known), for the declare dialog."""
 
     def firing(self) -> list[Alert]:
         """The open incident's alerts that still fire."""
@@ -335,18 +341,22 @@ def _who(step: Any, state: IncidentState) -> str:
 
 
 def timeline_filter(current: TimelineFilter) -> Flow:
-    field = Field(
-        "query", "kind:note actor:bob words (empty: all)", current.query(), required=False
-    )
+    label = "kind:note actor:bob words (kind:delivery: delivery results; empty: all)"
+    field = Field("query", label, current.query(), required=False)
     values = yield Fill("Filter the timeline", (field,))
-    kinds, actor, words = [], "", []
+    kinds: list[str] = []
+    actor, words = "", []
     for token in values["query"].split():
-        if token.startswith("kind:"):
+        if token == "kind:delivery":  # the results folded into the lines they are about
+            kinds += RESULT_KINDS
+        elif token.startswith("kind:"):
             kinds.append(token[5:])
         elif token.startswith("actor:"):
             actor = token[6:]
         else:
             words.append(token)
+    if not (kinds or actor or words):
+        return ApplyFilter(CONSOLE_FILTER)
     return ApplyFilter(TimelineFilter(tuple(kinds), actor, " ".join(words)))
 
 
@@ -394,8 +404,33 @@ def declare(ctx: Ask) -> Flow:
         )
 
     commands = yield from ask(fill, build)
+    commands, kept = yield from _tell(ctx, commands)
     level = commands[0].severity  # type: ignore[attr-defined]
-    return Submit(commands, f"{level} declared; you have command", declare=True)
+    return Submit(commands, f"{level} declared; you have command{kept}", declare=True)
+
+
+def _tell(
+    ctx: Ask, commands: tuple[Command, ...]
+) -> Generator[Step, Any, tuple[tuple[Command, ...], str]]:
+    """Which channels will be told of the declaration, each ticked: the IC may untick some
+    (recorded as the declaration's `untold`, which every deliverer honours). The commands
+    with that choice, and a few words for the notification."""
+    declaring = commands[0]
+    fields = declaring.model_dump()
+    stamp = Stamp(int(ctx.now.timestamp() * 1000), 0).encode()
+    draft = Event("", "", "draft", stamp, ctx.actor, "declared", fields)
+    told = routes_for(draft, ctx.routes or ())
+    if not told:
+        return commands, ""
+    names = tuple(r.name for r in told)
+    kinds = {r.name: Text(f"({one_line(r.kind, 20)})", style="#8a8a8a") for r in told}
+    heading = "Tell these channels (Space unticks one)"
+    changes = yield Tick("Declare: who is told", ((heading, names),), frozenset(names), kinds)
+    untold = tuple(name for name in names if changes.get(name) is False)
+    if not untold:
+        return commands, ""
+    declaring = make(Declare, **{**fields, "untold": untold})
+    return (declaring, *commands[1:]), f" (not told: {', '.join(untold)})"
 
 
 # -- alerts -----------------------------------------------------------------------------------
@@ -505,8 +540,10 @@ def _declare_from(ctx: Ask, alert: Alert) -> Flow:
         )
 
     commands = yield from ask(fill, build)
+    commands, kept = yield from _tell(ctx, commands)
     level = commands[0].severity  # type: ignore[attr-defined]
-    return Submit(commands, f"{level} declared from {one_line(alert.name, 40)}", declare=True)
+    name = one_line(alert.name, 40)
+    return Submit(commands, f"{level} declared from {name}{kept}", declare=True)
 
 
 def _silence(alert: Alert) -> Flow:

@@ -34,6 +34,7 @@ OTHER_KEYS: list[tuple[str, str]] = [
 ]
 COMPOSER_KEYS: list[tuple[str, str]] = [
     ("ctrl+s", "post (Enter confirms)"),
+    ("ctrl+r", "dry run: what each channel would receive"),
     ("ctrl+y", "copy the text"),
     ("ctrl+t", "another template"),
     ("Esc", "close (asks if edited)"),

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from warroom.core.alerts import AlertBoard
+from warroom.core.deliveries import RESULT_KINDS, Deliveries
 from warroom.core.events import Event
 from warroom.core.state import IncidentState
 from warroom.store import EventLog, TimelineFilter
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from warroom.core.templates import Template
     from warroom.delivery.local import Deliverer
     from warroom.sync.engine import Syncer
+    from warroom.tui.delivery_text import Routing
     from warroom.tui.steps import Flow
     from warroom.tui.writer import Write
 
@@ -32,8 +34,11 @@ class Refreshed(Message):
         pages: dict[int, list[Event]],
         flt: TimelineFilter,
         board: AlertBoard | None = None,
+        deliveries: Deliveries | None = None,
     ) -> None:
         super().__init__()
+        self.deliveries = deliveries or Deliveries()
+        """What became of each delivery of the incident's events."""
         self.board = board
         """Every alert (the inbox and each incident's)."""
         self.incident_id = incident_id
@@ -46,18 +51,30 @@ class Refreshed(Message):
         """The filter it was read with: a reply to an older filter is dropped."""
 
 
+CONSOLE_FILTER = TimelineFilter(exclude=RESULT_KINDS)
+"""What the timeline shows unless filtered: every event but delivery results, which are
+folded into the line of the event they are about (`kind:delivery` shows them)."""
+
+
 def read_view(
     store: EventLog, incident_id: str, flt: TimelineFilter, cursor: int | None
 ) -> Refreshed:
-    """What the console shows of an incident: its state and the timeline pages around the
-    cursor (None: the newest), read in one go. Raises StoreError."""
+    """What the console shows of an incident: its state, what became of its deliveries, and
+    the timeline pages around the cursor (None: the newest), read in one go. Raises
+    StoreError."""
     head = store.timeline.head()
     state = store.state(incident_id)
-    total = state.event_count if flt.is_empty else store.timeline.count(incident_id, flt)
+    deliveries = store.deliveries.results(incident_id)
+    if flt.is_empty:
+        total = state.event_count
+    elif flt == CONSOLE_FILTER:  # counted without a scan of a 100k-event incident
+        total = state.event_count - deliveries.recorded
+    else:
+        total = store.timeline.count(incident_id, flt)
     number = (max(total - 1, 0) if cursor is None else min(cursor, total)) // PAGE
     wanted = [number - 1, number] if cursor is None and number else [number]
     pages = {n: store.timeline.page(incident_id, n * PAGE, PAGE, flt, total) for n in wanted}
-    return Refreshed(incident_id, head, state, total, pages, flt, store.alerts())
+    return Refreshed(incident_id, head, state, total, pages, flt, store.alerts(), deliveries)
 
 
 class AlertsRead(Message):
@@ -127,6 +144,14 @@ class DeliveryUnavailable(Message):
     def __init__(self, reason: str) -> None:
         super().__init__()
         self.reason = reason
+
+
+class RoutingRead(Message):
+    """Which channels carry what, from this machine's config or the server."""
+
+    def __init__(self, routing: Routing) -> None:
+        super().__init__()
+        self.routing = routing
 
 
 class IncidentsListed(Message):

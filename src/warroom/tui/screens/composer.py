@@ -1,7 +1,10 @@
 """The update composer: pick a template, edit the pre-filled text, preview, post.
 
 `u` opens it on the template the status suggests, ctrl+s asks to post, Enter posts: three
-keystrokes to a posted update. Templates are untrusted: they render in `warroom.sandbox`'s
+keystrokes to a posted update. Under the title it says which channels will receive it (for
+the template's audience), and ctrl+r shows the dry run: the exact request each channel would
+receive, built by whoever delivers (this machine's channels, or the server's), secrets
+redacted. Templates are untrusted: they render in `warroom.sandbox`'s
 worker process (a thread here only waits for it), bounded in time, output and memory. Until a
 render arrives the body is empty and nothing can be posted; a failed render shows its error
 in place of the preview and cannot be posted either. Esc or another template kills a render
@@ -10,6 +13,7 @@ in flight, so a hostile one stops burning CPU and cannot hold the console's exit
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -25,7 +29,19 @@ from textual.widgets.option_list import Option
 from warroom import sandbox
 from warroom.core.templates import Template
 from warroom.core.text import clean
+from warroom.tui.delivery_text import (
+    DryRun,
+    Routing,
+    confirmation,
+    destination,
+    dry_run_text,
+)
 from warroom.tui.screens.dialogs import ConfirmDialog
+from warroom.tui.steps import Flow, Load, Read
+
+DryRunner = Callable[[str, str, str], Sequence[DryRun]]
+"""(text, audience, template) -> what each channel would receive; blocking (a worker runs
+it); ValueError with one line when it cannot be shown."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,7 @@ class Composer(ModalScreen[Draft | None]):
 
     BINDINGS = [
         Binding("ctrl+s", "post", "Post", priority=True),
+        Binding("ctrl+r", "dry_run", "Dry run", priority=True),
         Binding("ctrl+y", "copy", "Copy", priority=True),
         Binding("ctrl+t", "templates", "Templates", priority=True),
         Binding("escape", "cancel", "Close"),
@@ -59,8 +76,15 @@ class Composer(ModalScreen[Draft | None]):
         chosen: str,
         fields: dict[str, str],
         renderer: sandbox.Renderer | None = None,
+        routing: Routing | None = None,
+        dry_run: DryRunner | None = None,
+        dry_run_where: str = "",
     ) -> None:
         super().__init__()
+        self.routing = routing or Routing()
+        self.dry_run = dry_run
+        self.dry_run_where = dry_run_where
+        """Who builds the dry run (this machine, or the server), in a few words."""
         self.templates = {t.key: t for t in templates}
         self.chosen = chosen if chosen in self.templates else next(iter(self.templates))
         self.fields = fields
@@ -73,6 +97,7 @@ class Composer(ModalScreen[Draft | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="composer"):
             yield Label("", id="composer-title", classes="dialog-title")
+            yield Label("", id="composer-channels")
             with Horizontal():
                 yield OptionList(
                     *(Option(Text(t.name), id=t.key) for t in self.templates.values()),
@@ -82,7 +107,8 @@ class Composer(ModalScreen[Draft | None]):
                     yield TextArea("", id="composer-body", soft_wrap=True)
                     yield Static("", id="composer-preview")
             yield Label(
-                "ctrl+s post · ctrl+y copy · ctrl+t templates · Esc close", classes="dialog-help"
+                "ctrl+s post · ctrl+r dry run · ctrl+y copy · ctrl+t templates · Esc close",
+                classes="dialog-help",
             )
 
     def on_mount(self) -> None:
@@ -108,6 +134,7 @@ class Composer(ModalScreen[Draft | None]):
         self.chosen = key
         t = self.template
         self.query_one("#composer-title", Label).update(Text(f"Compose: {t.name} → {t.audience}"))
+        self._show_channels()
         self._stop_rendering()
         self.error = None
         self.job = self.renderer.job(t.source, self.fields)
@@ -116,6 +143,18 @@ class Composer(ModalScreen[Draft | None]):
         body.load_text("")
         self._preview()
         self._wait_for(self.job)
+
+    def set_routing(self, routing: Routing) -> None:
+        """The routes were read (again) while the composer is open."""
+        self.routing = routing
+        self._show_channels()
+
+    def _show_channels(self) -> None:
+        """Which channels will receive the update, for the template's audience."""
+        where, reach = destination(self.routing, self.template.audience)
+        line = Text("Goes to: " if reach == "known" else "", style="#8a8a8a")
+        line.append(where, style="bold #5fd787" if reach == "known" else "bold #ffaf00")
+        self.query_one("#composer-channels", Label).update(line)
 
     def _stop_rendering(self) -> None:
         if self.job is not None:
@@ -177,8 +216,10 @@ class Composer(ModalScreen[Draft | None]):
             self.notify("Nothing to post: the text is empty", severity="error")
             return
         t = self.template
+        where, style = confirmation(self.routing, t.audience)
         question = Text()
-        question.append(f"Record this {t.name.lower()} as posted to {t.audience}?\n\n")
+        question.append(f"Post this {t.name.lower()} for {t.audience}?\n")
+        question.append(f"{where}\n\n", style=style)
         question.append(clean(body[:600]) + ("…" if len(body) > 600 else ""), style="#d0d0d0")
         question.append("\n\nThe update cadence restarts from now.", style="#8a8a8a")
 
@@ -187,6 +228,21 @@ class Composer(ModalScreen[Draft | None]):
                 self.dismiss(Draft(t.key, t.audience, body))
 
         self.app.push_screen(ConfirmDialog("Post update", question, "post"), answer)
+
+    def action_dry_run(self) -> None:
+        """The exact request each channel would receive, in a view of its own (Esc back)."""
+        from warroom.tui.screens.flow import FlowScreen
+
+        if self.rendering or self.error or not self.body.strip():
+            self.notify("Nothing to show yet: the text is empty", severity="warning")
+            return
+        if self.dry_run is None:
+            self.notify("No dry run here", severity="warning")
+            return
+        t, body, run = self.template, self.body.strip(), self.dry_run
+        flow = _dry_run(lambda: run(body, t.audience, t.key), self.dry_run_where)
+        first = next(flow)
+        self.app.push_screen(FlowScreen(flow, first))
 
     @property
     def edited(self) -> bool:
@@ -213,3 +269,13 @@ class Composer(ModalScreen[Draft | None]):
     def on_unmount(self) -> None:
         """Closed any way (the app quitting too): a render in flight is killed, not waited."""
         self._stop_rendering()
+
+
+def _dry_run(fetch: Callable[[], Sequence[DryRun]], where: str) -> Flow:
+    got = yield Load("the dry run", fetch)
+    if isinstance(got, Exception):
+        body = Text(f"The dry run cannot be shown: {got}", style="bold #ff5f5f")
+    else:
+        body = dry_run_text(got, where)
+    yield Read("Dry run: what each channel would receive", body)
+    return None

@@ -43,6 +43,8 @@ class Context:
     sync: str = "local only"
     cluster: str = "no cluster"
     board: AlertBoard | None = None
+    failed: int = 0
+    """Deliveries that failed for good: a badge until they are sent."""
 
     def hhmm(self, at: datetime | None) -> str:
         """The local clock time; in UTC, marked, where the local date would pass year 9999."""
@@ -108,6 +110,10 @@ def header_text(ctx: Context) -> Text:
     if cad.level != "stopped":
         text.append("  next update ", style="#8a8a8a")
         text.append(countdown(cad.remaining), style=f"bold {CADENCE_COLOURS[cad.level]}")
+    if ctx.failed:
+        plural = "delivery" if ctx.failed == 1 else "deliveries"
+        text.append("  ")
+        text.append(f" ✗ {ctx.failed} {plural} FAILED ", style="bold #ffffff on #d70000")
     if ctx.board is not None:
         firing = len(ctx.board.firing(s.incident_id))
         if firing:

@@ -5,6 +5,10 @@ cached yet draws as a placeholder while a worker thread fetches it; the widget n
 the database on the UI thread. Text is drawn as plain segments, so markup in notes is shown
 literally; every column is cleaned and fitted to its width in terminal cells
 (`warroom.cells.fit`), so tabs, bidi overrides or CJK names never shift the border.
+
+An event that channels carry ends its line with each channel's delivery state (sent, pending,
+retrying, FAILED), as detailed as the width allows; the delivery results themselves are not
+lines of their own (the console's filter leaves them out).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import work
@@ -29,6 +34,7 @@ from warroom.cells import fit
 from warroom.core.describe import label, summarize
 from warroom.core.events import Event
 from warroom.core.timefmt import TimeFormatter
+from warroom.tui.delivery_text import DeliveryView, row_segments
 
 PAGE = 200
 
@@ -88,6 +94,7 @@ class Timeline(ScrollView, can_focus=True):
         self.follow = True
         self.pinned: set[str] = set()
         self.fmt = TimeFormatter(tz)
+        self.delivery = DeliveryView()
         self._generation = 0
 
     # -- data ---------------------------------------------------------------------------
@@ -114,6 +121,11 @@ class Timeline(ScrollView, can_focus=True):
             self.anchor()
         # The new virtual size is laid out on the next refresh; scroll after it.
         self.call_after_refresh(self._reveal_cursor)
+        self.refresh()
+
+    def set_delivery(self, view: DeliveryView) -> None:
+        """Fresh delivery outcomes (or routes): redrawn in place."""
+        self.delivery = view
         self.refresh()
 
     def set_timezone(self, tz: tzinfo) -> None:
@@ -183,15 +195,23 @@ class Timeline(ScrollView, can_focus=True):
         actor = fit(event.actor, actor_w)
         kind = fit(label(event.kind), kind_w)
         text_width = max(width - (2 + len(when) + 1 + actor_w + 1 + kind_w + 1), 1)
+        results = self.delivery.of(event)
+        share = 4 if any(r.state == "failed" for r in results) else 3  # fifths of the text
+        delivered = row_segments(results, self.fmt, text_width * share // 5, base)
+        used = sum(cell_len(s.text) for s in delivered)
+        summary_width = max(text_width - used - (2 if used else 0), 0)
         # A character cut first bounds the work for a 20,000-character note.
-        what = summarize(event, 4 * text_width + 8, lookup=self.find)
+        what = summarize(event, 4 * summary_width + 8, lookup=self.find)
         segments = [
             Segment(mark, base + Style(color="#ffaf00", bold=True)),
             Segment(when + " ", base + Style(color="#8a8a8a")),
             Segment(actor + " ", base + Style(color="#87afd7")),
             Segment(kind + " ", base + Style.parse(KIND_STYLES.get(event.kind, "#bcbcbc"))),
-            Segment(fit(what, text_width), base),
+            Segment(fit(what, summary_width) + ("  " if used else ""), base),
+            *delivered,
         ]
+        if used and used + summary_width + 2 < text_width:
+            segments.append(Segment(" " * (text_width - used - summary_width - 2), base))
         return Strip(segments, width).crop(0, width)
 
     # -- movement -------------------------------------------------------------------------
