@@ -295,6 +295,21 @@ async def test_filter_jump_and_timezone(make_app):
         assert timeline.fmt.tz is app.tz
 
 
+async def test_a_new_filter_is_read_when_the_timers_poll_follows_at_once(make_app):
+    """Each poll cancels the one before it; a forced read cancelled before its thread ran
+    was lost, and the filter waited for the next write (1 full-suite run in 3)."""
+    from warroom.store import TimelineFilter
+
+    app = make_app()
+    async with app.run_test() as pilot:
+        await started(app, pilot)
+        timeline = app.query_one(Timeline)
+        app.filter = TimelineFilter(("note",), "", "")
+        app.poll(force=True)
+        app.poll()  # the 0.5 s timer's poll, in the same turn of the loop
+        await wait_for(pilot, lambda: timeline.total == 3)
+
+
 async def test_a_filter_that_looks_like_markup_is_shown_as_typed(make_app):
     app = make_app()
     async with app.run_test() as pilot:

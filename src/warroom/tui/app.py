@@ -134,6 +134,7 @@ class WarroomApp(App[None]):
         self._escalation_seen: set[tuple[str, int]] = set()
         self._warmed = False
         self._offered_declare = False
+        self._must_read = False
         self._waited_for_pull = False
         self._told_arrivals = False
         self.writer = Writer(log.path, self.policy, self.tz, self.actor, self.post_message)
@@ -355,15 +356,19 @@ class WarroomApp(App[None]):
         return self.store.timeline.page(self.incident_id, offset, limit, self.filter)
 
     def poll(self, force: bool = False) -> None:
+        """Read the view if the log moved, or if `force` (a new filter or incident) asked for
+        it since the last view was shown. The request is kept until then: each poll cancels
+        the one before it, and a worker cancelled before it ran would have dropped it (a
+        filter or a switch then waited for the next write)."""
         if not self.screen_stack:
             return
+        self._must_read = self._must_read or force
         if self.incident_id is None:
-            self._poll_alerts(force)
+            self._poll_alerts(self._must_read)
             return
         timeline = self.timeline
-        self._poll(
-            self.incident_id, self.filter, force, None if timeline.follow else timeline.cursor
-        )
+        cursor = None if timeline.follow else timeline.cursor
+        self._poll(self.incident_id, self.filter, self._must_read, cursor)
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _poll(self, incident_id: str, flt: TimelineFilter, force: bool, cursor: int | None) -> None:
@@ -393,6 +398,7 @@ class WarroomApp(App[None]):
         if self.incident_id is None and message.head >= self._head:
             self._head = message.head
             self.board = message.board
+            self._must_read = False
 
     def on_read_failed(self, message: ReadFailed) -> None:
         self.notify(message.reason, title="Cannot read the log", severity="error", timeout=5)
@@ -404,6 +410,7 @@ class WarroomApp(App[None]):
         if message.incident_id != self.incident_id or stale or not self.screen_stack:
             return
         self._head = message.head
+        self._must_read = False
         self.state = message.state
         self.board = message.board
         timeline = self.timeline
