@@ -90,29 +90,39 @@ def unstorable(value: Any, where: str = "payload", depth: int = 0) -> str | None
     backend stores NaN or infinities. So payloads follow I-JSON (RFC 7493), without NUL, and
     nest at most MAX_DEPTH deep: the same rules for every backend.
     """
+    found = _refusal(value, depth)
+    if found is None:
+        return None
+    path, reason = found
+    return where + "".join(f".{shown(step)}" for step in reversed(path)) + reason
+
+
+def _refusal(value: Any, depth: int) -> tuple[list[object], str] | None:
+    """The path (innermost first) and reason of the first value that cannot be stored. Every
+    event of every push and pull goes through here: the path is only built for a refusal."""
     if isinstance(value, str):
         bad = _UNSTORABLE_CHAR.search(value)
         if bad:
-            return f"{where}: U+{ord(bad[0]):04X} cannot be stored"
+            return [], f": U+{ord(bad[0]):04X} cannot be stored"
     elif isinstance(value, bool) or value is None:
         pass
     elif isinstance(value, int | float):
         if isinstance(value, float) and not math.isfinite(value):
-            return f"{where}: NaN and infinities cannot be stored"
+            return [], ": NaN and infinities cannot be stored"
         if abs(value) > SAFE_INTEGER:
-            return f"{where}: numbers are limited to ±(2**53 - 1)"
+            return [], ": numbers are limited to ±(2**53 - 1)"
     elif isinstance(value, dict | list):
         if depth >= MAX_DEPTH:
-            return f"{where}: nested deeper than {MAX_DEPTH}"
+            return [], f": nested deeper than {MAX_DEPTH}"
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
-            inner = f"{where}.{shown(key)}"
-            if isinstance(key, str) and (reason := unstorable(key, f"{inner} (a key)")):
-                return reason
-            if reason := unstorable(item, inner, depth + 1):
-                return reason
+            if isinstance(key, str) and (bad := _UNSTORABLE_CHAR.search(key)):
+                return [key], f" (a key): U+{ord(bad[0]):04X} cannot be stored"
+            if (found := _refusal(item, depth + 1)) is not None:
+                found[0].append(key)
+                return found
     else:
-        return f"{where}: not a JSON value"
+        return [], ": not a JSON value"
     return None
 
 
