@@ -11,6 +11,11 @@ from __future__ import annotations
 import sys
 import time
 
+if sys.argv[1:2] == ["console"]:  # as `warroom` does before it loads Textual
+    from warroom import gcpause
+
+    gcpause.hold()
+
 from textual.app import App, ComposeResult
 from textual.widgets import Footer, Header, Static
 

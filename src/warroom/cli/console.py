@@ -58,6 +58,9 @@ def kube_target(
 
 def open_console(ctx: Ctx, ref: str | None, kube: Target | None = None) -> None:
     """Run the full-screen console (imported here: Textual is only loaded when needed)."""
+    from warroom import gcpause
+
+    gcpause.hold()  # until the first frame (the app releases it)
     from warroom.tui.app import WarroomApp
 
     if not sys.stdout.isatty():

@@ -31,6 +31,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
+from warroom import gcpause
 from warroom.config import Settings
 from warroom.core import clock
 from warroom.core.alerts import AlertBoard
@@ -455,6 +456,7 @@ class WarroomApp(App[None]):
     def _after_first_frame(self) -> None:
         """What the first frame does not need waits for it: sync (httpx, TLS: ~100 ms of CPU
         that competed with the first paints) and the warm-up of the first keys' imports."""
+        gcpause.release()
         if self.settings.server and self.settings.token:
             self._start_sync()
         if self.delivers_here:
