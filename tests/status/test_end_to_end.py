@@ -1,12 +1,15 @@
-"""The whole path as a responder walks it, with the delivery engine replaced by the minimal
-driver of `tests.delivery.driver` (the engine had not landed on main when this was written):
-a SEV1 declared, the status-page templates posted through identified and monitoring to
-resolved; after each step Statuspage (the fake) and the public page (a real `warroom
-serve`, fed by sync) show the same phase, and PagerDuty got one trigger and one resolve
-with the incident id as dedup key. An internal note with a secret reaches neither."""
+"""The whole path as a responder walks it, delivered by the real engine from the responder's
+own log (as the console's deliverer and `warroom deliver` do): a SEV1 declared, the
+status-page templates posted through identified and monitoring to resolved; after each step
+Statuspage (the fake) and the public page (a real `warroom serve`, fed by sync) show the
+same phase, PagerDuty got one trigger and one resolve with the incident id as dedup key, and
+the timeline holds a `delivery_sent` for every delivery. An internal note with a secret
+reaches neither."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from datetime import UTC, timedelta
 
 from tests.delivery.conftest import (
@@ -17,14 +20,15 @@ from tests.delivery.conftest import (
     pagerduty_channel,
     statuspage_channel,
 )
-from tests.delivery.driver import Driver
 from tests.delivery.fakes import PagerDutyFake, StatuspageFake
 from tests.delivery.specs import PAGERDUTY, STATUSPAGE, spec_path
-from tests.status.conftest import Responder
+from tests.status.conftest import Responder, in_thread
 from warroom.core.commands import AddNote, ChangeStatus, PostUpdate
 from warroom.core.policy import DEFAULT_POLICY
 from warroom.core.state import project
 from warroom.core.templates import DEFAULT_TEMPLATES, context
+from warroom.delivery.engine import Engine
+from warroom.delivery.queue import LocalQueue
 from warroom.delivery.remote import KeyPacer
 from warroom.sandbox import shared
 
@@ -41,16 +45,24 @@ def test_declare_post_every_phase_and_resolve(responder: Responder) -> None:
         PagerDutyFake(spec_path(PAGERDUTY), routing_key=PD_KEY) as pd,
     ):
         links = {"status_page": f"{responder.server}/status"}
-        driver = Driver([statuspage_channel(sp, pacer), pagerduty_channel(pd, pacer)], links=links)
+        engine = Engine(
+            LocalQueue(responder.log, "delivery"),
+            [statuspage_channel(sp, pacer), pagerduty_channel(pd, pacer)],
+            links=lambda _state: links,
+        )
+
+        def deliver() -> None:
+            counts = in_thread(lambda: asyncio.run(engine.once()))
+            assert engine.undelivered(counts) == 0, counts
+
+        deliver()  # registers the channels: what is written from now on is theirs
         incident = responder.declare("Checkout payments failing", "SEV1", ("checkout",))
 
         def step(*commands: object) -> None:
-            events = responder.run(incident, *commands)  # type: ignore[arg-type]
-            state = project(responder.log.timeline.events(incident))
-            driver.deliver(events, state)
+            responder.run(incident, *commands)  # type: ignore[arg-type]
+            deliver()
 
-        declared = responder.log.timeline.events(incident)
-        driver.deliver(declared, project(declared))
+        deliver()
         assert [e["event_action"] for e in pd.alerts[incident]["events"]] == ["trigger"]
         assert pd.seen[-1].json["payload"]["severity"] == "critical"
         step(AddNote(text=f"rotated the key, old one was {SECRET}"))
@@ -79,3 +91,10 @@ def test_declare_post_every_phase_and_resolve(responder: Responder) -> None:
         for path in ("/status", "/status.json", "/status/feed.atom"):
             assert SECRET not in responder.get(path).text
         assert sp.problems == [] and pd.problems == []
+        sent = Counter(
+            (e.payload["channel"], e.payload["event"])
+            for e in responder.log.timeline.events(incident)
+            if e.kind == "delivery_sent"
+        )
+        assert set(sent.values()) == {1}  # each delivery recorded once
+        assert Counter(channel for channel, _ in sent) == {"status": 5, "oncall": 2}
