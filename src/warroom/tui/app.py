@@ -134,7 +134,7 @@ class WarroomApp(App[None]):
         self._ic_warned = False
         self._escalation_seen: set[tuple[str, int]] = set()
         self._warmed = False
-        self._offered_declare = False
+        self._start_decided = False
         self._must_read = False
         self._waited_for_pull = False
         self._told_arrivals = False
@@ -903,12 +903,14 @@ class WarroomApp(App[None]):
         if message.at_start and self.incident_id is None and len(open_rows) == 1:
             self.switch_to(open_rows[0][0])
             return
+        if not rows and message.at_start and self._wait_for_first_pull():
+            return
+        if message.at_start:
+            if self._start_decided:
+                return  # a pull's listing: only a lone open incident opens by itself (above)
+            self._start_decided = True
         if not rows:
-            if message.at_start and self._wait_for_first_pull():
-                return
-            if not (message.at_start and self._offered_declare):  # once, not on every pull
-                self._offered_declare = True
-                await self.run_flow(FLOWS["declare"](self.ask()))
+            await self.run_flow(FLOWS["declare"](self.ask()))
             return
         await self.run_flow(switch(rows, self.incident_id))
 
