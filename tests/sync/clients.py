@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from warroom.store import EventLog
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @dataclass
@@ -28,12 +33,15 @@ class Client:
         }
 
     def start(self, *args: str) -> subprocess.Popen[str]:
+        """A long-running command, as typed at a prompt: Ctrl+C (SIGINT) reaches it even when
+        the suite itself runs as a background job, whose children inherit SIGINT ignored."""
         return subprocess.Popen(
             [sys.executable, "-m", "warroom", *args],
             env=self.env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_default_sigint,
         )
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:

@@ -58,6 +58,8 @@ async def _live(pilot: Any) -> PodsPane:
     pods: PodsPane = app.main.query_one(PodsPane)
     await wait_for(pilot, lambda: pods.table.row_count == 8, timeout=15)
     await wait_for(pilot, lambda: app.cluster_label == "warroom-sim/shop")
+    # listed is not yet watching: the status line says "connecting" until the watch is live
+    await wait_for(pilot, lambda: pods._status is not None and pods._status[0] == "live")
     return pods
 
 

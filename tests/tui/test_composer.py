@@ -105,7 +105,7 @@ async def test_a_hostile_template_ends_in_a_red_error_that_cannot_be_posted(
         assert screen.body == "" and screen.query_one("#composer-body").read_only
         await pilot.press("ctrl+s")  # refused: the render failed
         assert app.screen is screen
-        assert gone(pid)
+        await wait_for(pilot, lambda: gone(pid), timeout=ENDS)  # killed: SIGKILL lands soon
     assert kinds(demo_db).count("update_posted") == 2  # the demo's own
 
 
